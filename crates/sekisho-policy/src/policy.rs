@@ -1,0 +1,794 @@
+//! The policy document model and its parser.
+//!
+//! A document is read with the span-keeping JSON reader, checked against the
+//! IAM grammar, and compiled: action patterns lower-cased, resource patterns
+//! split into ARN segments, condition values read for their operator. Errors
+//! name the JSON path, the line and column, and what was expected.
+
+use std::fmt;
+
+use crate::arn::ArnPattern;
+use crate::condition::{Condition, Operator};
+use crate::glob::Glob;
+use crate::json::{self, Limits, Span, Spanned, Value};
+use crate::variables::Template;
+
+/// `Version` of a policy document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// The current language: policy variables are recognised.
+    V2012_10_17,
+    /// The original language, also what a document without `Version` uses:
+    /// `${...}` is plain text.
+    V2008_10_17,
+}
+
+/// `Effect` of a statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+impl fmt::Display for Effect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Effect::Allow => "Allow",
+            Effect::Deny => "Deny",
+        })
+    }
+}
+
+/// The kind of a principal entry in `Principal` / `NotPrincipal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalKind {
+    Aws,
+    Service,
+    Federated,
+    CanonicalUser,
+}
+
+impl PrincipalKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PrincipalKind::Aws => "AWS",
+            PrincipalKind::Service => "Service",
+            PrincipalKind::Federated => "Federated",
+            PrincipalKind::CanonicalUser => "CanonicalUser",
+        }
+    }
+}
+
+/// The principals a statement names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principals {
+    /// `"*"`: everyone, anonymous callers included.
+    Any,
+    /// `{"AWS": [...], "Service": [...], ...}` in document order.
+    Listed(Vec<(PrincipalKind, String)>),
+}
+
+/// `Principal` or `NotPrincipal`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalBlock {
+    pub negated: bool,
+    pub principals: Principals,
+}
+
+/// One entry of `Action` / `NotAction`, compiled for case-insensitive
+/// matching.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionPattern {
+    pub text: String,
+    glob: Glob,
+}
+
+impl ActionPattern {
+    pub fn new(text: &str) -> ActionPattern {
+        ActionPattern {
+            text: text.to_string(),
+            glob: Glob::new(&text.to_lowercase()),
+        }
+    }
+
+    /// Matches an action that the caller lower-cased.
+    pub fn matches_lower(&self, action_lower: &str) -> bool {
+        self.glob.matches(action_lower)
+    }
+
+    /// The service prefix, when the pattern names one without wildcards.
+    pub fn service(&self) -> Option<&str> {
+        let (service, _) = self.text.split_once(':')?;
+        (!service.contains(['*', '?'])).then_some(service)
+    }
+}
+
+/// `Action` or `NotAction`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionBlock {
+    pub negated: bool,
+    pub patterns: Vec<ActionPattern>,
+}
+
+impl ActionBlock {
+    /// Does the block cover the (lower-cased) action?
+    pub fn covers(&self, action_lower: &str) -> bool {
+        self.patterns.iter().any(|p| p.matches_lower(action_lower)) != self.negated
+    }
+}
+
+/// One entry of `Resource` / `NotResource`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourcePattern {
+    pub text: String,
+    matcher: ResourceMatcher,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ResourceMatcher {
+    /// `*`
+    Any,
+    Arn(ArnPattern),
+    /// Holds policy variables: resolved per request.
+    Template(Template),
+    /// Neither `*` nor an ARN: matches nothing.
+    Invalid,
+}
+
+impl ResourcePattern {
+    pub fn new(text: &str, variables: bool) -> ResourcePattern {
+        let matcher = if text == "*" {
+            ResourceMatcher::Any
+        } else if let Some(t) = variables
+            .then(|| Template::parse(text).ok().flatten())
+            .flatten()
+        {
+            ResourceMatcher::Template(t)
+        } else {
+            ArnPattern::new(text).map_or(ResourceMatcher::Invalid, ResourceMatcher::Arn)
+        };
+        ResourcePattern {
+            text: text.to_string(),
+            matcher,
+        }
+    }
+
+    /// `"*"` exactly.
+    pub fn is_any(&self) -> bool {
+        matches!(self.matcher, ResourceMatcher::Any)
+    }
+
+    /// Matches a request's resource. The resource `*` (an action that
+    /// supports no resource type) is matched only by the pattern `*`.
+    pub fn matches(&self, resource: &str, ctx: &crate::context::Context) -> bool {
+        match &self.matcher {
+            ResourceMatcher::Any => true,
+            _ if resource == "*" => false,
+            ResourceMatcher::Arn(p) => p.matches_str(resource),
+            ResourceMatcher::Template(t) => t
+                .resolve_string_pattern(ctx)
+                .is_some_and(|p| p.matches_str(resource)),
+            ResourceMatcher::Invalid => false,
+        }
+    }
+}
+
+impl Template {
+    /// Resolves a resource template into an ARN pattern, keeping variable
+    /// values literal.
+    fn resolve_string_pattern(&self, ctx: &crate::context::Context) -> Option<ArnPattern> {
+        crate::condition::resolve_arn_pattern(self, ctx)
+    }
+}
+
+/// `Resource` or `NotResource`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceBlock {
+    pub negated: bool,
+    pub patterns: Vec<ResourcePattern>,
+}
+
+impl ResourceBlock {
+    pub fn covers(&self, resource: &str, ctx: &crate::context::Context) -> bool {
+        self.patterns.iter().any(|p| p.matches(resource, ctx)) != self.negated
+    }
+}
+
+/// One statement of a policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    /// Position in the `Statement` list (0 when `Statement` is an object).
+    pub index: usize,
+    pub sid: Option<String>,
+    pub effect: Effect,
+    pub principal: Option<PrincipalBlock>,
+    pub action: ActionBlock,
+    /// Absent in trust policies written without `Resource`.
+    pub resource: Option<ResourceBlock>,
+    pub conditions: Vec<Condition>,
+    pub span: Span,
+}
+
+impl Statement {
+    /// How a person refers to the statement: its Sid, or its index.
+    pub fn label(&self) -> String {
+        match &self.sid {
+            Some(sid) if !sid.is_empty() => format!("statement '{sid}'"),
+            _ => format!("statement #{}", self.index),
+        }
+    }
+}
+
+/// A parsed and compiled policy document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// A name for explanations (a file name, a managed policy's name).
+    pub name: Option<String>,
+    pub version: Version,
+    /// `Version` was present in the document.
+    pub version_given: bool,
+    pub id: Option<String>,
+    pub statements: Vec<Statement>,
+}
+
+/// Why a policy document was rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// JSON path of the offending element, such as `Statement[0].Action`.
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(
+                f,
+                "line {}, column {}: {}",
+                self.line, self.column, self.message
+            )
+        } else {
+            write!(
+                f,
+                "{} (line {}, column {}): {}",
+                self.path, self.line, self.column, self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+impl Policy {
+    /// Parses a document with the default limits.
+    pub fn parse(input: &[u8]) -> Result<Policy, ParseError> {
+        Policy::parse_with(input, &Limits::default())
+    }
+
+    /// Parses a document within `limits`.
+    pub fn parse_with(input: &[u8], limits: &Limits) -> Result<Policy, ParseError> {
+        let root = json::parse(input, limits).map_err(|e| ParseError {
+            path: String::new(),
+            line: e.line,
+            column: e.column,
+            message: e.message,
+        })?;
+        // The reader accepted the bytes, so they are UTF-8.
+        let source = std::str::from_utf8(input).unwrap_or("");
+        Parser { source }.document(&root)
+    }
+
+    /// Parses a `serde_json::Value` (for documents embedded in other JSON).
+    pub fn from_value(value: &serde_json::Value) -> Result<Policy, ParseError> {
+        let text = serde_json::to_string_pretty(value).unwrap_or_default();
+        Policy::parse(text.as_bytes())
+    }
+
+    /// Sets the name used in explanations.
+    pub fn named(mut self, name: impl Into<String>) -> Policy {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// How a person refers to the policy.
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or("policy")
+    }
+}
+
+struct Parser<'s> {
+    source: &'s str,
+}
+
+const TOP_LEVEL: &[&str] = &["Version", "Id", "Statement"];
+const STATEMENT_KEYS: &[&str] = &[
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+];
+
+impl Parser<'_> {
+    fn error(&self, path: &str, span: Span, message: impl Into<String>) -> ParseError {
+        let (line, column) = json::line_col(self.source, span.start);
+        ParseError {
+            path: path.to_string(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    fn object<'v>(
+        &self,
+        value: &'v Spanned<Value>,
+        path: &str,
+        allowed: &[&str],
+        what: &str,
+    ) -> Result<Vec<(&'v str, &'v Spanned<Value>)>, ParseError> {
+        let Value::Object(members) = &value.value else {
+            return Err(self.error(
+                path,
+                value.span,
+                format!(
+                    "expected {what} (a JSON object), found {}",
+                    value.value.kind()
+                ),
+            ));
+        };
+        let mut seen: Vec<&str> = Vec::new();
+        let mut out = Vec::new();
+        for (key, val) in members {
+            let name = key.value.as_str();
+            let child = join(path, name);
+            if !allowed.is_empty() && !allowed.contains(&name) {
+                let hint = allowed
+                    .iter()
+                    .find(|a| a.eq_ignore_ascii_case(name))
+                    .map(|a| format!("; element names are case-sensitive: did you mean '{a}'?"))
+                    .unwrap_or_else(|| format!("; expected one of {}", allowed.join(", ")));
+                return Err(self.error(
+                    &child,
+                    key.span,
+                    format!("unknown element '{name}'{hint}"),
+                ));
+            }
+            if seen.contains(&name) {
+                return Err(self.error(
+                    &child,
+                    key.span,
+                    format!("duplicate element '{name}'; each element may appear once"),
+                ));
+            }
+            seen.push(name);
+            out.push((name, val));
+        }
+        Ok(out)
+    }
+
+    fn string<'v>(&self, value: &'v Spanned<Value>, path: &str) -> Result<&'v str, ParseError> {
+        match &value.value {
+            Value::String(s) => Ok(s),
+            other => Err(self.error(
+                path,
+                value.span,
+                format!("expected a string, found {}", other.kind()),
+            )),
+        }
+    }
+
+    /// A string or a non-empty array of strings.
+    fn strings(&self, value: &Spanned<Value>, path: &str) -> Result<Vec<String>, ParseError> {
+        match &value.value {
+            Value::String(s) => Ok(vec![s.clone()]),
+            Value::Array(items) if items.is_empty() => Err(self.error(
+                path,
+                value.span,
+                "expected a string or a non-empty array of strings, found an empty array",
+            )),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    self.string(item, &format!("{path}[{i}]"))
+                        .map(str::to_string)
+                })
+                .collect(),
+            other => Err(self.error(
+                path,
+                value.span,
+                format!(
+                    "expected a string or an array of strings, found {}",
+                    other.kind()
+                ),
+            )),
+        }
+    }
+
+    fn document(&self, root: &Spanned<Value>) -> Result<Policy, ParseError> {
+        let members = self.object(root, "", TOP_LEVEL, "a policy document")?;
+        let mut version = Version::V2008_10_17;
+        let mut version_given = false;
+        let mut id = None;
+        let mut statements_value = None;
+        for (name, value) in &members {
+            match *name {
+                "Version" => {
+                    version_given = true;
+                    version = match self.string(value, "Version")? {
+                        "2012-10-17" => Version::V2012_10_17,
+                        "2008-10-17" => Version::V2008_10_17,
+                        other => {
+                            return Err(self.error(
+                                "Version",
+                                value.span,
+                                format!(
+                                    "unsupported Version '{other}'; expected \"2012-10-17\" (or the older \"2008-10-17\")"
+                                ),
+                            ));
+                        }
+                    }
+                }
+                "Id" => id = Some(self.string(value, "Id")?.to_string()),
+                _ => statements_value = Some(*value),
+            }
+        }
+        let Some(statements_value) = statements_value else {
+            return Err(self.error("", root.span, "missing required element 'Statement'"));
+        };
+        let variables = version == Version::V2012_10_17;
+        let statements = match &statements_value.value {
+            // An empty list is valid and grants nothing; the linter reports it.
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, s)| self.statement(s, i, &format!("Statement[{i}]"), variables))
+                .collect::<Result<Vec<_>, _>>()?,
+            Value::Object(_) => {
+                vec![self.statement(statements_value, 0, "Statement", variables)?]
+            }
+            other => {
+                return Err(self.error(
+                    "Statement",
+                    statements_value.span,
+                    format!(
+                        "expected a statement object or an array of them, found {}",
+                        other.kind()
+                    ),
+                ));
+            }
+        };
+        Ok(Policy {
+            name: None,
+            version,
+            version_given,
+            id,
+            statements,
+        })
+    }
+
+    fn statement(
+        &self,
+        value: &Spanned<Value>,
+        index: usize,
+        path: &str,
+        variables: bool,
+    ) -> Result<Statement, ParseError> {
+        let members = self.object(value, path, STATEMENT_KEYS, "a statement")?;
+        let get = |name: &str| members.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+        let exclusive = |a: &str, b: &str| -> Result<Option<(bool, &Spanned<Value>)>, ParseError> {
+            match (get(a), get(b)) {
+                (Some(_), Some(v)) => Err(self.error(
+                    &join(path, b),
+                    v.span,
+                    format!("a statement may have '{a}' or '{b}', not both"),
+                )),
+                (Some(v), None) => Ok(Some((false, v))),
+                (None, Some(v)) => Ok(Some((true, v))),
+                (None, None) => Ok(None),
+            }
+        };
+
+        let sid = get("Sid")
+            .map(|v| self.string(v, &join(path, "Sid")).map(str::to_string))
+            .transpose()?;
+        let effect = match get("Effect") {
+            None => return Err(self.error(path, value.span, "missing required element 'Effect'")),
+            Some(v) => match self.string(v, &join(path, "Effect"))? {
+                "Allow" => Effect::Allow,
+                "Deny" => Effect::Deny,
+                other => {
+                    return Err(self.error(
+                        &join(path, "Effect"),
+                        v.span,
+                        format!(
+                            "expected \"Allow\" or \"Deny\" (case-sensitive), found \"{other}\""
+                        ),
+                    ));
+                }
+            },
+        };
+        let principal = exclusive("Principal", "NotPrincipal")?
+            .map(|(negated, v)| {
+                let name = if negated { "NotPrincipal" } else { "Principal" };
+                self.principals(v, &join(path, name))
+                    .map(|principals| PrincipalBlock {
+                        negated,
+                        principals,
+                    })
+            })
+            .transpose()?;
+        let action = match exclusive("Action", "NotAction")? {
+            None => {
+                return Err(self.error(
+                    path,
+                    value.span,
+                    "missing required element 'Action' (or 'NotAction')",
+                ));
+            }
+            Some((negated, v)) => {
+                let name = if negated { "NotAction" } else { "Action" };
+                ActionBlock {
+                    negated,
+                    patterns: self
+                        .strings(v, &join(path, name))?
+                        .iter()
+                        .map(|a| ActionPattern::new(a))
+                        .collect(),
+                }
+            }
+        };
+        let resource = exclusive("Resource", "NotResource")?
+            .map(|(negated, v)| {
+                let name = if negated { "NotResource" } else { "Resource" };
+                self.strings(v, &join(path, name))
+                    .map(|list| ResourceBlock {
+                        negated,
+                        patterns: list
+                            .iter()
+                            .map(|r| ResourcePattern::new(r, variables))
+                            .collect(),
+                    })
+            })
+            .transpose()?;
+        let conditions = match get("Condition") {
+            None => Vec::new(),
+            Some(v) => self.conditions(v, &join(path, "Condition"), variables)?,
+        };
+        Ok(Statement {
+            index,
+            sid,
+            effect,
+            principal,
+            action,
+            resource,
+            conditions,
+            span: value.span,
+        })
+    }
+
+    fn principals(&self, value: &Spanned<Value>, path: &str) -> Result<Principals, ParseError> {
+        match &value.value {
+            Value::String(s) if s == "*" => Ok(Principals::Any),
+            // AWS documents only "*" here, but tools and older documents
+            // write a bare ARN or account; it means {"AWS": ...}. The linter
+            // reports it.
+            Value::String(s) => Ok(Principals::Listed(vec![(PrincipalKind::Aws, s.clone())])),
+            Value::Object(_) => {
+                let members = self.object(
+                    value,
+                    path,
+                    &["AWS", "Service", "Federated", "CanonicalUser"],
+                    "a principal map",
+                )?;
+                let mut out = Vec::new();
+                for (name, v) in members {
+                    let kind = match name {
+                        "AWS" => PrincipalKind::Aws,
+                        "Service" => PrincipalKind::Service,
+                        "Federated" => PrincipalKind::Federated,
+                        _ => PrincipalKind::CanonicalUser,
+                    };
+                    for p in self.strings(v, &join(path, name))? {
+                        out.push((kind, p));
+                    }
+                }
+                if out.is_empty() {
+                    return Err(self.error(
+                        path,
+                        value.span,
+                        "the principal map names no principal",
+                    ));
+                }
+                Ok(Principals::Listed(out))
+            }
+            other => Err(self.error(
+                path,
+                value.span,
+                format!("expected \"*\" or a principal map, found {}", other.kind()),
+            )),
+        }
+    }
+
+    fn conditions(
+        &self,
+        value: &Spanned<Value>,
+        path: &str,
+        variables: bool,
+    ) -> Result<Vec<Condition>, ParseError> {
+        let mut out = Vec::new();
+        for (op_name, keys) in self.object(value, path, &[], "a Condition block")? {
+            let op_path = join(path, op_name);
+            let Some(operator) = Operator::parse(op_name) else {
+                let key_span = match &value.value {
+                    Value::Object(m) => m
+                        .iter()
+                        .find(|(k, _)| k.value == op_name)
+                        .map_or(value.span, |(k, _)| k.span),
+                    _ => value.span,
+                };
+                let hint = crate::lint::suggest_operator(op_name)
+                    .map(|s| format!("; did you mean '{s}'?"))
+                    .unwrap_or_default();
+                return Err(self.error(
+                    &op_path,
+                    key_span,
+                    format!("unknown condition operator '{op_name}'{hint}"),
+                ));
+            };
+            for (key, values) in
+                self.object(keys, &op_path, &[], "a map of condition keys to values")?
+            {
+                let key_path = join(&op_path, key);
+                let raw = self.condition_values(values, &key_path)?;
+                out.push(Condition::new(operator, key, raw, variables));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Condition values: strings, numbers or booleans, alone or in an array.
+    fn condition_values(
+        &self,
+        value: &Spanned<Value>,
+        path: &str,
+    ) -> Result<Vec<String>, ParseError> {
+        let scalar = |v: &Spanned<Value>, p: &str| -> Result<String, ParseError> {
+            match &v.value {
+                Value::String(s) => Ok(s.clone()),
+                Value::Number(n) => Ok(n.clone()),
+                Value::Bool(b) => Ok(b.to_string()),
+                other => Err(self.error(
+                    p,
+                    v.span,
+                    format!(
+                        "expected a string, number or boolean condition value, found {}",
+                        other.kind()
+                    ),
+                )),
+            }
+        };
+        match &value.value {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| scalar(item, &format!("{path}[{i}]")))
+                .collect(),
+            _ => Ok(vec![scalar(value, path)?]),
+        }
+    }
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_string()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Policy, ParseError> {
+        Policy::parse(s.as_bytes())
+    }
+
+    #[test]
+    fn parses_a_full_statement() {
+        let p = parse(
+            r#"{"Version":"2012-10-17","Id":"x","Statement":[{"Sid":"A","Effect":"Allow",
+            "Principal":{"AWS":["arn:aws:iam::123456789012:root","111122223333"],"Service":"bedrock.amazonaws.com"},
+            "Action":["bedrock:InvokeModel","bedrock:Converse*"],"Resource":"arn:aws:bedrock:*::foundation-model/*",
+            "Condition":{"StringEquals":{"aws:RequestedRegion":["us-east-1","ap-northeast-1"]},"Bool":{"aws:SecureTransport":true},"NumericLessThan":{"aws:MultiFactorAuthAge":3600}}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(p.version, Version::V2012_10_17);
+        let s = &p.statements[0];
+        assert_eq!(s.sid.as_deref(), Some("A"));
+        assert_eq!(s.effect, Effect::Allow);
+        let Some(PrincipalBlock {
+            negated: false,
+            principals: Principals::Listed(list),
+        }) = &s.principal
+        else {
+            panic!("listed principals expected")
+        };
+        assert_eq!(list.len(), 3);
+        assert!(s.action.covers("bedrock:conversestream"));
+        assert_eq!(s.conditions.len(), 3);
+        assert_eq!(s.conditions[1].values[0].raw, "true");
+        assert_eq!(s.conditions[2].values[0].raw, "3600");
+    }
+
+    #[test]
+    fn statement_may_be_an_object_and_version_may_be_absent() {
+        let p = parse(r#"{"Statement":{"Effect":"Deny","NotAction":"iam:*","NotResource":"*"}}"#)
+            .unwrap();
+        assert_eq!(p.version, Version::V2008_10_17);
+        assert!(!p.version_given);
+        assert!(p.statements[0].action.negated);
+        assert!(p.statements[0].resource.as_ref().unwrap().negated);
+    }
+
+    #[test]
+    fn errors_name_path_line_and_expectation() {
+        let e = parse("{\"Version\":\"2012-10-17\",\"Statement\":[{\n\"Effect\":\"allow\",\"Action\":\"s3:*\"}]}").unwrap_err();
+        assert_eq!(e.path, "Statement[0].Effect");
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("\"Allow\" or \"Deny\""), "{e}");
+
+        let e = parse(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Condition":{"StringEqual":{"a":"b"}}}]}"#).unwrap_err();
+        assert_eq!(e.path, "Statement[0].Condition.StringEqual");
+        assert!(e.message.contains("did you mean 'StringEquals'"), "{e}");
+
+        let e = parse(r#"{"Statement":[{"Effect":"Allow","action":"s3:*"}]}"#).unwrap_err();
+        assert!(
+            e.message.contains("case-sensitive: did you mean 'Action'"),
+            "{e}"
+        );
+
+        let e =
+            parse(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","NotAction":"s3:Get*"}]}"#)
+                .unwrap_err();
+        assert!(e.message.contains("not both"), "{e}");
+
+        let e =
+            parse(r#"{"Statement":[{"Effect":"Allow","Action":[],"Resource":"*"}]}"#).unwrap_err();
+        assert!(e.message.contains("empty array"), "{e}");
+
+        let e = parse(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Principal":5}]}"#)
+            .unwrap_err();
+        assert!(
+            e.message.contains("expected \"*\" or a principal map"),
+            "{e}"
+        );
+
+        let e =
+            parse(r#"{"Version":"2012-10-17","Version":"2012-10-17","Statement":{}}"#).unwrap_err();
+        assert!(e.message.contains("duplicate element"), "{e}");
+
+        let e = parse(r#"{"Version":"2024-01-01","Statement":{}}"#).unwrap_err();
+        assert!(e.message.contains("unsupported Version"), "{e}");
+
+        let e = parse(r#"{"Version":"2012-10-17"}"#).unwrap_err();
+        assert!(
+            e.message.contains("missing required element 'Statement'"),
+            "{e}"
+        );
+
+        let e = parse(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Condition":{"StringEquals":{"k":[null]}}}]}"#).unwrap_err();
+        assert_eq!(e.path, "Statement[0].Condition.StringEquals.k[0]");
+
+        let e = parse("[]").unwrap_err();
+        assert!(e.message.contains("policy document"), "{e}");
+    }
+}
