@@ -34,7 +34,10 @@ fn run(name: &str, expected_count: usize) -> Vec<CaseResult> {
 }
 
 fn check(results: &[CaseResult]) {
-    let failures: Vec<&CaseResult> = results.iter().filter(|r| !r.passed && !r.disputed).collect();
+    let failures: Vec<&CaseResult> = results
+        .iter()
+        .filter(|r| !r.passed && !r.disputed)
+        .collect();
     for r in results.iter().filter(|r| r.disputed) {
         eprintln!(
             "DISPUTED (not counted): {} — expected {}, got {}: {}",
@@ -48,8 +51,16 @@ fn check(results: &[CaseResult]) {
         );
     }
     let counted = results.iter().filter(|r| !r.disputed).count();
-    eprintln!("{} passed, {} failed", counted - failures.len(), failures.len());
-    assert!(failures.is_empty(), "{} conformance cases failed", failures.len());
+    eprintln!(
+        "{} passed, {} failed",
+        counted - failures.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} conformance cases failed",
+        failures.len()
+    );
 }
 
 #[test]

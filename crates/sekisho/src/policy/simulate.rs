@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anstream::println;
-use anyhow::{Context as _, bail};
 use anstyle::{AnsiColor, Style};
+use anyhow::{Context as _, bail};
 use sekisho_policy::cases::{CaseResult, read_case_file, run_all};
 use sekisho_policy::eval::{PolicySet, Request, evaluate};
 use sekisho_policy::{Context, Outcome, Policy, Principal};
@@ -81,7 +81,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn run_cases(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the case file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the case file {}", path.display()))?;
     let file = read_case_file(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let results = run_all(&file);
     let failed = results.iter().filter(|r| !r.passed && !r.disputed).count();
@@ -106,7 +107,11 @@ fn run_cases(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
         println!("{passed} passed, {failed} failed");
     }
     std::io::stdout().flush().ok();
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 const GREEN: Style = AnsiColor::Green.on_default().bold();
@@ -132,8 +137,12 @@ fn print_case(r: &CaseResult) {
 }
 
 fn load(path: &Path) -> anyhow::Result<Policy> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read the policy file {}", path.display()))?;
-    let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read the policy file {}", path.display()))?;
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     Policy::parse(&bytes)
         .map(|p| p.named(name))
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
@@ -142,7 +151,13 @@ fn load(path: &Path) -> anyhow::Result<Policy> {
 fn load_levels(levels: &[String]) -> anyhow::Result<Vec<Vec<Policy>>> {
     levels
         .iter()
-        .map(|level| level.split(',').filter(|s| !s.is_empty()).map(|f| load(Path::new(f))).collect())
+        .map(|level| {
+            level
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(|f| load(Path::new(f)))
+                .collect()
+        })
         .collect()
 }
 
@@ -156,9 +171,14 @@ fn run_one(args: &Args) -> anyhow::Result<ExitCode> {
     let mut multi: Vec<(String, Vec<String>)> = Vec::new();
     for kv in &args.context {
         let Some((k, v)) = kv.split_once('=') else {
-            bail!("--context '{kv}': expected KEY=VALUE, for example aws:RequestedRegion=us-east-1");
+            bail!(
+                "--context '{kv}': expected KEY=VALUE, for example aws:RequestedRegion=us-east-1"
+            );
         };
-        match multi.iter_mut().find(|(key, _)| key.eq_ignore_ascii_case(k)) {
+        match multi
+            .iter_mut()
+            .find(|(key, _)| key.eq_ignore_ascii_case(k))
+        {
             Some((_, values)) => values.push(v.to_string()),
             None => multi.push((k.to_string(), vec![v.to_string()])),
         }
@@ -170,13 +190,29 @@ fn run_one(args: &Args) -> anyhow::Result<ExitCode> {
             context.insert_multi(&k, values);
         }
     }
-    let identity = args.identity.iter().map(|p| load(p)).collect::<anyhow::Result<Vec<_>>>()?;
-    let boundaries = args.boundary.iter().map(|p| load(p)).collect::<anyhow::Result<Vec<_>>>()?;
-    let session = args.session.iter().map(|p| load(p)).collect::<anyhow::Result<Vec<_>>>()?;
+    let identity = args
+        .identity
+        .iter()
+        .map(|p| load(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let boundaries = args
+        .boundary
+        .iter()
+        .map(|p| load(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let session = args
+        .session
+        .iter()
+        .map(|p| load(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let resource_policy = args.resource_policy.as_deref().map(load).transpose()?;
     let scps = load_levels(&args.scp_levels)?;
     let rcps = load_levels(&args.rcp_levels)?;
-    let endpoint = args.endpoint.iter().map(|p| load(p)).collect::<anyhow::Result<Vec<_>>>()?;
+    let endpoint = args
+        .endpoint
+        .iter()
+        .map(|p| load(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let set = PolicySet {
         scps: scps.iter().map(|l| l.iter().collect()).collect(),
         rcps: rcps.iter().map(|l| l.iter().collect()).collect(),
@@ -237,7 +273,11 @@ fn run_one(args: &Args) -> anyhow::Result<ExitCode> {
             Outcome::ImplicitlyDenied => YELLOW,
             Outcome::ExplicitlyDenied => RED,
         };
-        println!("{style}{}{style:#}: {}", decision.outcome, decision.explain());
+        println!(
+            "{style}{}{style:#}: {}",
+            decision.outcome,
+            decision.explain()
+        );
     }
     Ok(if decision.outcome.is_allowed() {
         ExitCode::SUCCESS
