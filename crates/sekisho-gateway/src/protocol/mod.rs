@@ -1,0 +1,1 @@
+//! AWS wire protocols: placeholder, being written.
