@@ -2,13 +2,23 @@
 //! registry, authentication and authorization, the services and the model
 //! backends.
 //!
-//! The path of one request (see `docs/gateway.md`):
-//! listener (TLS, CIDR allow rules, endpoint id) → protocol decode →
-//! operation lookup → authenticate → authorize → handler → response.
+//! The path of one request is described in [`gateway`].
 
 #![forbid(unsafe_code)]
 
+pub mod auth;
+pub mod authz;
 pub mod backend;
+pub mod config;
+pub mod datadir;
 pub mod error;
 pub mod eventstream;
+pub mod gateway;
+pub mod limits;
 pub mod protocol;
+pub mod registry;
+pub mod secrets;
+pub mod server;
+pub mod services;
+pub mod startup;
+pub mod tls;

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod policy;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -20,12 +21,15 @@ enum Command {
     /// Work with IAM policy documents: validate, simulate.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Run the gateway (the embedded default without --config).
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Policy(cmd) => policy::run(cmd),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,

@@ -153,3 +153,35 @@ pub trait Backend: Send + Sync {
     /// would (an estimate where the backend cannot say).
     fn count_tokens(&self, request: &ChatRequest) -> u32;
 }
+
+/// One configured backend, as the `[backends.NAME]` tables of the
+/// configuration give it: `type = "echo" | "openai" | "bedrock"` and that
+/// backend's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum BackendConfig {
+    #[serde(rename = "echo")]
+    Echo(echo::EchoConfig),
+    #[serde(rename = "openai")]
+    OpenAi(openai::OpenAiConfig),
+    #[serde(rename = "bedrock")]
+    Bedrock(bedrock::BedrockConfig),
+}
+
+impl Default for BackendConfig {
+    /// The built-in trial model with its default settings.
+    fn default() -> Self {
+        BackendConfig::Echo(echo::EchoConfig::default())
+    }
+}
+
+/// Builds the backend `config` describes, reading the secrets from the
+/// environment variables it names. The error names the setting at fault
+/// and never holds a secret.
+pub fn build_backend(config: &BackendConfig) -> Result<std::sync::Arc<dyn Backend>, String> {
+    Ok(match config {
+        BackendConfig::Echo(c) => std::sync::Arc::new(echo::EchoBackend::new(c.clone())?),
+        BackendConfig::OpenAi(c) => std::sync::Arc::new(openai::OpenAiBackend::from_config(c)?),
+        BackendConfig::Bedrock(c) => std::sync::Arc::new(bedrock::BedrockBackend::from_config(c)?),
+    })
+}

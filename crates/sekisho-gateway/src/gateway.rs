@@ -1,0 +1,428 @@
+//! The gateway: its state, and the path of one request.
+//!
+//! ```text
+//! listener (TLS, CIDR allow rules, endpoint id)       server.rs
+//!   -> read the body within the size limit
+//!   -> SigV4 claim: signing service and region          auth.rs
+//!   -> protocol decode, operation lookup                registry.rs, protocol/
+//!   -> authenticate -> caller                           auth.rs
+//!   -> rate and concurrency limits per principal        limits.rs
+//!   -> authorize (SCPs, RCPs, identity, boundary,       authz.rs
+//!      session, resource, endpoint policies)
+//!   -> handler                                          services/
+//!   -> response in the protocol's shape
+//! ```
+//!
+//! Every failure along the way is answered in the protocol of the service
+//! the client was talking to, with the code its SDK expects.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Limited};
+use hyper::body::Incoming;
+use sekisho_identity::iam::IamState;
+use sekisho_identity::sigv4::{self, HttpParts};
+use sekisho_identity::token::TokenKeyRing;
+use sekisho_policy::Policy;
+use sekisho_store::Store;
+use time::OffsetDateTime;
+
+use crate::auth::{self, AuthStats};
+use crate::authz::{self, Organization, RequestFacts};
+use crate::backend::Backend;
+use crate::config::Config;
+use crate::error::{ApiError, ErrorKind};
+use crate::limits::{Limiter, Refusal};
+use crate::protocol::query::{QueryLimits, QueryParams};
+use crate::protocol::{self, Protocol};
+use crate::registry::{IamPaths, Input, Operation, Registry, Scope};
+use crate::secrets::SecretBox;
+use crate::server::{Body, ConnInfo, Service, full};
+use crate::services::{self, Call, Reply};
+
+/// Everything a running gateway holds.
+pub struct Gateway {
+    pub config: Config,
+    pub account: String,
+    /// The account's IAM state; replaced whole after each durable change.
+    pub iam: ArcSwap<IamState>,
+    /// Serializes IAM writes (reads never wait).
+    pub iam_write: tokio::sync::Mutex<()>,
+    pub store: Arc<dyn Store>,
+    pub tokens: TokenKeyRing,
+    pub secrets: SecretBox,
+    pub organization: Organization,
+    /// The endpoint policy of each listener, by listener index.
+    pub endpoint_policies: Vec<Option<Policy>>,
+    pub backends: HashMap<String, Arc<dyn Backend>>,
+    pub limiter: Arc<Limiter>,
+    pub auth_stats: AuthStats,
+}
+
+struct Paths<'a>(&'a IamState);
+
+impl IamPaths for Paths<'_> {
+    fn user_path(&self, name: &str) -> Option<String> {
+        self.0.get_user(name).ok().map(|u| u.path.clone())
+    }
+    fn group_path(&self, name: &str) -> Option<String> {
+        self.0.get_group(name).ok().map(|(g, _)| g.path.clone())
+    }
+    fn role_path(&self, name: &str) -> Option<String> {
+        self.0.get_role(name).ok().map(|r| r.path.clone())
+    }
+}
+
+/// The XML namespace of a Query service's responses.
+pub fn xml_namespace(service: &str) -> &'static str {
+    match service {
+        "iam" => "https://iam.amazonaws.com/doc/2010-05-08/",
+        _ => "https://sts.amazonaws.com/doc/2011-06-15/",
+    }
+}
+
+/// Guesses a request's protocol when it is not signed (for the error).
+fn protocol_hint(headers: &http::HeaderMap) -> (Protocol, &'static str) {
+    let content_type = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if headers.contains_key("x-amz-target") {
+        (Protocol::AwsJson11, "")
+    } else if content_type.starts_with("application/x-www-form-urlencoded") {
+        (Protocol::Query, "sts")
+    } else {
+        (Protocol::RestJson, "")
+    }
+}
+
+impl Gateway {
+    fn error_response(&self, protocol: Protocol, service: &str, err: &ApiError, request_id: &str) -> http::Response<Body> {
+        let response = protocol::error_response_ns(protocol, xml_namespace(service), err, request_id);
+        response.map(full)
+    }
+
+    /// The path of one request.
+    async fn handle(self: Arc<Self>, conn: Arc<ConnInfo>, request: http::Request<Incoming>) -> http::Response<Body> {
+        let request_id = protocol::new_request_id();
+        let (parts, body) = request.into_parts();
+        let (hint, hint_service) = protocol_hint(&parts.headers);
+
+        // Headers as (lower-case name, value); a value that is not visible
+        // ASCII cannot have been signed by an SDK.
+        let mut headers: Vec<(String, String)> = Vec::with_capacity(parts.headers.len());
+        for (name, value) in &parts.headers {
+            match value.to_str() {
+                Ok(v) => headers.push((name.as_str().to_string(), v.to_string())),
+                Err(_) => {
+                    let err = ApiError::validation(format!("The value of header {name} is not valid text"));
+                    return self.error_response(hint, hint_service, &err, &request_id);
+                }
+            }
+        }
+        let http_parts = HttpParts {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query().unwrap_or(""),
+            headers: &headers,
+        };
+        let claim = match sigv4::parse(&http_parts) {
+            Ok(c) => c,
+            Err(e) => {
+                let err = auth::auth_error(&e, &self.auth_stats);
+                return self.error_response(hint, hint_service, &err, &request_id);
+            }
+        };
+        let service = claim.service.clone();
+        let Some(protocol) = Registry::protocol_of(&service) else {
+            let err = ApiError::new(
+                ErrorKind::UnknownOperation,
+                format!("The service '{service}' is not served by this gateway"),
+            );
+            return self.error_response(hint, hint_service, &err, &request_id);
+        };
+        if !self.config.regions.iter().any(|r| r == &claim.region) {
+            let err = ApiError::new(
+                ErrorKind::InvalidSignature,
+                format!("Credential should be scoped to a valid region; '{}' is not served here", claim.region),
+            )
+            .with_code(if protocol == Protocol::Query { "SignatureDoesNotMatch" } else { "InvalidSignatureException" });
+            return self.error_response(protocol, &service, &err, &request_id);
+        }
+
+        // The body, within the limit.
+        let limit = self.config.limits.max_body_bytes;
+        let body: Bytes = match Limited::new(body, limit).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) => {
+                let err = if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                    ApiError::new(ErrorKind::PayloadTooLarge, format!("The request body is larger than {limit} bytes"))
+                } else {
+                    ApiError::validation("The request body could not be read")
+                };
+                return self.error_response(protocol, &service, &err, &request_id);
+            }
+        };
+
+        let owned = http_parts_owned(&http_parts);
+        let timeout = Duration::from_secs(self.config.limits.request_timeout_secs);
+        let outcome = tokio::time::timeout(
+            timeout,
+            self.clone().process(conn, parts, owned, claim, body, &request_id),
+        )
+        .await;
+        match outcome {
+            Ok(Ok(response)) => response,
+            Ok(Err(err)) => self.error_response(protocol, &service, &err, &request_id),
+            Err(_) => {
+                let err = ApiError::new(ErrorKind::ModelTimeout, format!("The request did not complete within {timeout:?}"));
+                self.error_response(protocol, &service, &err, &request_id)
+            }
+        }
+    }
+
+    async fn process(
+        self: Arc<Self>,
+        conn: Arc<ConnInfo>,
+        parts: http::request::Parts,
+        owned: OwnedParts,
+        claim: sigv4::SigV4Claim,
+        body: Bytes,
+        request_id: &str,
+    ) -> Result<http::Response<Body>, ApiError> {
+        let registry = Registry::get();
+        let service = claim.service.as_str();
+        let protocol = Registry::protocol_of(service).unwrap_or(Protocol::RestJson);
+
+        // Decode enough to know the operation.
+        let (op, input): (&'static Operation, Input) = match protocol {
+            Protocol::Query => {
+                let content_type = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+                let params = QueryParams::from_request(
+                    &parts.method,
+                    parts.uri.query(),
+                    content_type,
+                    &body,
+                    &QueryLimits::default(),
+                )?;
+                let op = registry
+                    .query(service, params.action())
+                    .ok_or_else(|| params.unknown_action_error())?;
+                (op, Input::Query(params))
+            }
+            Protocol::RestJson => {
+                let routes = registry
+                    .rest(service)
+                    .ok_or_else(|| ApiError::new(ErrorKind::UnknownOperation, "No operation is served at this path"))?;
+                let m = routes.route(&parts.method, parts.uri.path(), parts.uri.query())?;
+                let op: &'static Operation = m.value;
+                (op, Input::Rest { labels: m.labels, query: m.query })
+            }
+            Protocol::AwsJson10 | Protocol::AwsJson11 => {
+                return Err(ApiError::new(ErrorKind::UnknownOperation, format!("The service '{service}' is not served yet")));
+            }
+        };
+
+        // Authenticate.
+        let now = OffsetDateTime::now_utc();
+        let iam = self.iam.load_full();
+        let http_parts = owned.borrow();
+        let caller = auth::authenticate(
+            &http_parts,
+            &claim,
+            &body,
+            &iam,
+            &self.tokens,
+            &self.secrets,
+            &self.auth_stats,
+            now,
+        )?;
+
+        // Limits per principal.
+        let _permit = self.limiter.acquire(&caller.arn).map_err(|r| {
+            ApiError::new(
+                ErrorKind::Throttling,
+                match r {
+                    Refusal::Rate => "Rate exceeded",
+                    Refusal::Concurrency => "Too many concurrent requests",
+                },
+            )
+        })?;
+
+        // Authorize.
+        let scope = Scope {
+            account: &self.account,
+            region: &claim.region,
+            input: &input,
+            iam: &Paths(&iam),
+        };
+        let resource = (op.resource)(&scope)?;
+        let listener = self.config.listeners.get(conn.listener);
+        let facts = RequestFacts {
+            source_ip: conn.peer.ip(),
+            region: &claim.region,
+            endpoint_id: listener.and_then(|l| l.endpoint_id.as_deref()),
+            user_agent: parts.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()),
+            now,
+        };
+        let mut context = authz::base_context(&caller, &facts, &iam);
+        services::add_condition_keys(&self, &iam, &caller, op, &input, &parts.headers, &body, &claim.region, &mut context);
+        let policies = authz::caller_policies(&caller, &iam)?;
+        let resource_policy = services::resource_policy(op, &resource, &iam);
+        let endpoint_policy = self.endpoint_policies.get(conn.listener).and_then(Option::as_ref);
+        authz::authorize(
+            &caller,
+            op.action,
+            &resource,
+            &context,
+            &policies,
+            resource_policy.as_deref(),
+            &self.organization,
+            endpoint_policy,
+        )?;
+        drop(iam);
+
+        let call = Call {
+            op,
+            input,
+            headers: parts.headers,
+            body,
+            caller,
+            region: claim.region.clone(),
+            request_id: request_id.to_string(),
+            conn,
+            resource,
+            context,
+        };
+        let reply = services::dispatch(&self, call).await?;
+        Ok(self.render(protocol, op, reply, request_id))
+    }
+
+    fn render(&self, protocol: Protocol, op: &Operation, reply: Reply, request_id: &str) -> http::Response<Body> {
+        match reply {
+            Reply::Xml(write) => {
+                let ns = xml_namespace(op.service);
+                let body = protocol::xml::query_response_body(op.name, ns, request_id, write);
+                response(200, "text/xml", request_id, &[], full(body))
+            }
+            Reply::Json(value) => {
+                let bytes = serde_json::to_vec(&value).unwrap_or_default();
+                response(200, protocol.content_type(), request_id, &[], full(bytes))
+            }
+            Reply::Raw {
+                content_type,
+                headers,
+                body,
+            } => {
+                let extra: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                response(200, &content_type, request_id, &extra, full(body))
+            }
+            Reply::Stream { content_type, body } => response(200, content_type, request_id, &[], body),
+        }
+    }
+}
+
+fn response(
+    status: u16,
+    content_type: &str,
+    request_id: &str,
+    extra: &[(&str, &str)],
+    body: Body,
+) -> http::Response<Body> {
+    let mut builder = http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .header(protocol::REQUEST_ID_HEADER, request_id);
+    for (k, v) in extra {
+        builder = builder.header(*k, *v);
+    }
+    builder.body(body).unwrap_or_else(|_| {
+        let mut r = http::Response::new(full(Bytes::new()));
+        *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+        r
+    })
+}
+
+/// The request line and headers, owned, so verification can run after the
+/// body was read.
+struct OwnedParts {
+    method: String,
+    path: String,
+    query: String,
+    headers: Vec<(String, String)>,
+}
+
+impl OwnedParts {
+    fn borrow(&self) -> HttpParts<'_> {
+        HttpParts {
+            method: &self.method,
+            path: &self.path,
+            query: &self.query,
+            headers: &self.headers,
+        }
+    }
+}
+
+fn http_parts_owned(p: &HttpParts<'_>) -> OwnedParts {
+    OwnedParts {
+        method: p.method.to_string(),
+        path: p.path.to_string(),
+        query: p.query.to_string(),
+        headers: p.headers.to_vec(),
+    }
+}
+
+impl Service for Gateway {
+    fn call(
+        self: Arc<Self>,
+        conn: Arc<ConnInfo>,
+        request: http::Request<Incoming>,
+    ) -> impl std::future::Future<Output = http::Response<Body>> + Send {
+        let started = Instant::now();
+        async move {
+            let response = self.handle(conn, request).await;
+            tracing::debug!(status = response.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
+            response
+        }
+    }
+}
+
+impl Gateway {
+    /// Applies an IAM change durably: runs `change` on a copy of the state,
+    /// writes what it touched to the store in one batch, and only then
+    /// publishes the new state. Validation errors and store failures leave
+    /// everything as it was.
+    pub async fn update_iam<T>(
+        &self,
+        change: impl FnOnce(&mut IamState) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let _guard = self.iam_write.lock().await;
+        let mut next: IamState = (*self.iam.load_full()).clone();
+        let out = change(&mut next)?;
+        persist_iam(self.store.as_ref(), &mut next)?;
+        self.iam.store(Arc::new(next));
+        Ok(out)
+    }
+}
+
+/// Writes an IAM state's pending changes in one batch.
+pub fn persist_iam(store: &dyn Store, state: &mut IamState) -> Result<(), ApiError> {
+    let unavailable = |m: String| ApiError::new(ErrorKind::ServiceUnavailable, m);
+    let changes = state
+        .take_changes()
+        .map_err(|e| unavailable(format!("the IAM change cannot be encoded: {e}")))?;
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let writes: Vec<sekisho_store::Write> = changes
+        .into_iter()
+        .map(|c| sekisho_store::Write::set(c.collection, c.key, c.value))
+        .collect();
+    store
+        .write(&writes)
+        .map_err(|e| unavailable(format!("the IAM store cannot be written: {e}")))
+}

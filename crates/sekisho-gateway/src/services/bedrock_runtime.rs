@@ -1,0 +1,407 @@
+//! Bedrock runtime: Converse, ConverseStream, InvokeModel,
+//! InvokeModelWithResponseStream and CountTokens, served by the backend the
+//! model catalogue names, in the regions where the model is available.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures::StreamExt as _;
+use http_body_util::{BodyExt, StreamBody};
+use serde_json::{Map, Value, json};
+
+use crate::backend::native::{NativeFormat, NativeStreamEncoder};
+use crate::backend::{
+    Backend, BackendError, ChatRequest, ChatResponse, ContentBlock, InferenceConfig, Message, Role,
+};
+use crate::error::{ApiError, ErrorKind};
+use crate::eventstream::{self, StreamOperation};
+use crate::gateway::Gateway;
+use crate::registry::{Input, Operation, model_arn};
+use crate::services::{Call, Reply};
+
+/// The model id of a call: a model id, an inference-profile id, or the ARN
+/// of either.
+pub fn model_id_of(input: &Input) -> Result<String, ApiError> {
+    let raw = input
+        .get("modelId")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| crate::protocol::missing("modelId"))?;
+    if raw.len() > 2048 || raw.contains(['/', '\\']) && !raw.starts_with("arn:") {
+        return Err(ApiError::validation("The provided model identifier is invalid."));
+    }
+    if raw.starts_with("arn:") {
+        let arn = sekisho_policy::arn::Arn::parse(raw)
+            .filter(|a| a.service == "bedrock")
+            .ok_or_else(|| ApiError::validation("The provided model identifier is invalid."))?;
+        let id = arn
+            .resource
+            .strip_prefix("foundation-model/")
+            .or_else(|| arn.resource.strip_prefix("inference-profile/"))
+            .ok_or_else(|| ApiError::validation("The provided model identifier is invalid."))?;
+        if id.is_empty() || id.contains('/') {
+            return Err(ApiError::validation("The provided model identifier is invalid."));
+        }
+        return Ok(id.to_string());
+    }
+    if raw == "." || raw == ".." || raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(ApiError::validation("The provided model identifier is invalid."));
+    }
+    Ok(raw.to_string())
+}
+
+/// Condition keys of model calls: `bedrock:GuardrailIdentifier` when the
+/// call names a guardrail.
+pub fn condition_keys(
+    op: &Operation,
+    headers: &http::HeaderMap,
+    body: &[u8],
+    account: &str,
+    region: &str,
+    context: &mut sekisho_policy::Context,
+) {
+    let named = match op.name {
+        "Converse" | "ConverseStream" => serde_json::from_slice::<Value>(body).ok().and_then(|v| {
+            let g = v.get("guardrailConfig")?;
+            let id = g.get("guardrailIdentifier")?.as_str()?.to_string();
+            let version = g.get("guardrailVersion").and_then(Value::as_str).map(str::to_string);
+            Some((id, version))
+        }),
+        "InvokeModel" | "InvokeModelWithResponseStream" => {
+            let id = headers
+                .get("x-amzn-bedrock-guardrailidentifier")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let version = headers
+                .get("x-amzn-bedrock-guardrailversion")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            id.map(|id| (id, version))
+        }
+        _ => None,
+    };
+    if let Some((id, version)) = named {
+        let arn = if id.starts_with("arn:") {
+            id
+        } else {
+            format!("arn:aws:bedrock:{region}:{account}:guardrail/{id}")
+        };
+        let value = match version {
+            Some(v) if !v.is_empty() && !arn.rsplit('/').next().unwrap_or("").contains(':') => format!("{arn}:{v}"),
+            _ => arn,
+        };
+        context.insert("bedrock:GuardrailIdentifier", value);
+    }
+}
+
+/// The backend and upstream model name for a model in a region; a model
+/// that is not available in the region is refused (data residency).
+fn route(gateway: &Gateway, model_id: &str, region: &str) -> Result<(Arc<dyn Backend>, String), ApiError> {
+    let Some(entry) = gateway.config.model(model_id, region) else {
+        if gateway.config.model_known(model_id) {
+            return Err(ApiError::validation(format!(
+                "The model {model_id} is not available in region {region}; the request was refused to keep data in the regions configured for it"
+            )));
+        }
+        return Err(ApiError::validation("The provided model identifier is invalid."));
+    };
+    let backend = gateway
+        .backends
+        .get(&entry.backend)
+        .cloned()
+        .ok_or_else(|| ApiError::new(ErrorKind::ServiceUnavailable, "The model's backend is not running"))?;
+    let upstream = entry.upstream_model.clone().unwrap_or_else(|| model_id.to_string());
+    Ok((backend, upstream))
+}
+
+/// Guardrails are not served by this build: a call that names one fails
+/// closed rather than running unchecked.
+fn refuse_guardrail(call: &Call) -> Result<(), ApiError> {
+    if let Some(id) = call.context.get("bedrock:GuardrailIdentifier") {
+        let id = id.values().first().cloned().unwrap_or_default();
+        return Err(ApiError::not_found(format!("The guardrail {id} was not found")));
+    }
+    Ok(())
+}
+
+pub fn backend_error(e: &BackendError) -> ApiError {
+    match e {
+        BackendError::Timeout(_) => ApiError::new(ErrorKind::ModelTimeout, e.to_string()),
+        BackendError::Throttled => ApiError::new(ErrorKind::Throttling, e.to_string()),
+        BackendError::Invalid(_) => ApiError::validation(e.to_string()),
+        BackendError::Failed(_) => ApiError::new(ErrorKind::ModelError, e.to_string()),
+        BackendError::Unavailable(_) => ApiError::new(ErrorKind::ServiceUnavailable, e.to_string()),
+    }
+}
+
+pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
+    let model_id = model_id_of(&call.input)?;
+    let (backend, upstream) = route(gateway, &model_id, &call.region)?;
+    refuse_guardrail(&call)?;
+    match call.op.name {
+        "Converse" => {
+            let request = converse_request(&call.body, &upstream)?;
+            let response = backend.converse(request).await.map_err(|e| backend_error(&e))?;
+            Ok(Reply::Json(converse_response(&response)))
+        }
+        "ConverseStream" => {
+            let request = converse_request(&call.body, &upstream)?;
+            let stream = backend.converse_stream(request).await.map_err(|e| backend_error(&e))?;
+            let frames = stream.map(|item| {
+                Ok::<_, std::io::Error>(hyper::body::Frame::data(match item {
+                    Ok(event) => eventstream::encode_converse_event(&event),
+                    Err(e) => eventstream::encode_backend_error(StreamOperation::ConverseStream, &e),
+                }))
+            });
+            Ok(Reply::Stream {
+                content_type: "application/vnd.amazon.eventstream",
+                body: BodyExt::boxed_unsync(StreamBody::new(frames)),
+            })
+        }
+        "InvokeModel" => {
+            check_json_content_type(&call.headers)?;
+            let format = NativeFormat::for_model(&model_id).map_err(|e| backend_error(&e))?;
+            let request = format.decode_request(&call.body, &upstream).map_err(|e| backend_error(&e))?;
+            let started = Instant::now();
+            let response = backend.converse(request).await.map_err(|e| backend_error(&e))?;
+            let body = format.encode_response(&model_id, &response);
+            Ok(Reply::Raw {
+                content_type: "application/json".into(),
+                headers: vec![
+                    ("x-amzn-bedrock-input-token-count", response.usage.input_tokens.to_string()),
+                    ("x-amzn-bedrock-output-token-count", response.usage.output_tokens.to_string()),
+                    ("x-amzn-bedrock-invocation-latency", started.elapsed().as_millis().to_string()),
+                ],
+                body: Bytes::from(body),
+            })
+        }
+        "InvokeModelWithResponseStream" => {
+            check_json_content_type(&call.headers)?;
+            let format = NativeFormat::for_model(&model_id).map_err(|e| backend_error(&e))?;
+            let request = format.decode_request(&call.body, &upstream).map_err(|e| backend_error(&e))?;
+            let input_tokens = backend.count_tokens(&request);
+            let stream = backend.converse_stream(request).await.map_err(|e| backend_error(&e))?;
+            struct State {
+                stream: crate::backend::ChatStream,
+                encoder: NativeStreamEncoder,
+                done: bool,
+            }
+            let state = State {
+                stream,
+                encoder: NativeStreamEncoder::new(format, &model_id, input_tokens),
+                done: false,
+            };
+            // Each backend event becomes zero or more provider chunks; the
+            // encoder's closing chunks follow the last event.
+            let frames = futures::stream::unfold(state, |mut st| async move {
+                if st.done {
+                    return None;
+                }
+                let out = match st.stream.next().await {
+                    Some(Ok(event)) => chunks(&mut st.encoder.push(&event)),
+                    Some(Err(e)) => {
+                        st.done = true;
+                        eventstream::encode_backend_error(StreamOperation::InvokeModelWithResponseStream, &e)
+                    }
+                    None => {
+                        st.done = true;
+                        chunks(&mut st.encoder.finish())
+                    }
+                };
+                Some((Ok::<_, std::io::Error>(hyper::body::Frame::data(out)), st))
+            });
+            Ok(Reply::Stream {
+                content_type: "application/vnd.amazon.eventstream",
+                body: BodyExt::boxed_unsync(StreamBody::new(frames)),
+            })
+        }
+        "CountTokens" => {
+            let request = count_tokens_request(&call.body, &model_id, &upstream)?;
+            Ok(Reply::Json(json!({ "inputTokens": backend.count_tokens(&request) })))
+        }
+        other => Err(ApiError::new(ErrorKind::UnknownOperation, format!("{other} is not a Bedrock runtime operation here"))),
+    }
+}
+
+fn chunks(list: &mut Vec<Vec<u8>>) -> Bytes {
+    let mut out = Vec::new();
+    for chunk in list.drain(..) {
+        match eventstream::encode_chunk(&chunk) {
+            Ok(frame) => out.extend_from_slice(&frame),
+            Err(e) => out.extend_from_slice(&eventstream::encode_api_error(StreamOperation::InvokeModelWithResponseStream, &e)),
+        }
+    }
+    Bytes::from(out)
+}
+
+fn check_json_content_type(headers: &http::HeaderMap) -> Result<(), ApiError> {
+    let ct = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    if crate::protocol::media_type(ct) != "application/json" {
+        return Err(ApiError::validation(format!(
+            "The content type {ct} is not supported; send application/json"
+        )));
+    }
+    Ok(())
+}
+
+fn object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::validation("The request body is empty; a JSON object is expected"));
+    }
+    let limits = crate::protocol::json::JsonLimits::default();
+    crate::protocol::json::parse_object(body, &limits).map_err(|e| e.into_rest_json_error())
+}
+
+fn text_blocks(value: &Value, path: &str) -> Result<Vec<ContentBlock>, ApiError> {
+    let items = value
+        .as_array()
+        .ok_or_else(|| ApiError::validation(format!("{path} must be a list of content blocks")))?;
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let obj = item
+            .as_object()
+            .ok_or_else(|| ApiError::validation(format!("{path}.{i} must be a content block object")))?;
+        if obj.len() != 1 {
+            return Err(ApiError::validation(format!("{path}.{i} must set exactly one member")));
+        }
+        match obj.get("text") {
+            Some(Value::String(t)) => out.push(ContentBlock::Text(t.clone())),
+            Some(_) => return Err(ApiError::validation(format!("{path}.{i}.text must be a string"))),
+            None => out.push(ContentBlock::Other(item.clone())),
+        }
+    }
+    Ok(out)
+}
+
+/// A Converse request body → the internal request.
+pub fn converse_request(body: &[u8], upstream: &str) -> Result<ChatRequest, ApiError> {
+    let obj = object(body)?;
+    let messages_value = obj.get("messages").ok_or_else(|| crate::protocol::missing("messages"))?;
+    let list = messages_value
+        .as_array()
+        .ok_or_else(|| ApiError::validation("messages must be a list"))?;
+    if list.is_empty() {
+        return Err(ApiError::validation("messages must hold at least one message"));
+    }
+    let mut messages = Vec::with_capacity(list.len());
+    for (i, m) in list.iter().enumerate() {
+        let role = match m.get("role").and_then(Value::as_str) {
+            Some("user") => Role::User,
+            Some("assistant") => Role::Assistant,
+            _ => {
+                return Err(ApiError::validation(format!(
+                    "messages.{i}.role must be 'user' or 'assistant'"
+                )));
+            }
+        };
+        let content = text_blocks(
+            m.get("content").ok_or_else(|| crate::protocol::missing(&format!("messages.{i}.content")))?,
+            &format!("messages.{i}.content"),
+        )?;
+        if content.is_empty() {
+            return Err(ApiError::validation(format!("messages.{i}.content must not be empty")));
+        }
+        messages.push(Message { role, content });
+    }
+    if messages[0].role != Role::User {
+        return Err(ApiError::validation("A conversation must start with a user message."));
+    }
+    let mut system = Vec::new();
+    if let Some(sys) = obj.get("system") {
+        for block in text_blocks(sys, "system")? {
+            if let ContentBlock::Text(t) = block {
+                system.push(t);
+            }
+        }
+    }
+    let mut inference = InferenceConfig::default();
+    if let Some(cfg) = obj.get("inferenceConfig") {
+        let cfg = cfg
+            .as_object()
+            .ok_or_else(|| ApiError::validation("inferenceConfig must be an object"))?;
+        if let Some(v) = cfg.get("maxTokens") {
+            let n = v
+                .as_u64()
+                .filter(|n| *n >= 1 && *n <= 1_000_000)
+                .ok_or_else(|| ApiError::validation("inferenceConfig.maxTokens must be a positive integer"))?;
+            inference.max_tokens = Some(n as u32);
+        }
+        for (name, slot) in [("temperature", &mut inference.temperature), ("topP", &mut inference.top_p)] {
+            if let Some(v) = cfg.get(name) {
+                let f = v
+                    .as_f64()
+                    .filter(|f| (0.0..=1.0).contains(f))
+                    .ok_or_else(|| ApiError::validation(format!("inferenceConfig.{name} must be between 0 and 1")))?;
+                *slot = Some(f as f32);
+            }
+        }
+        if let Some(v) = cfg.get("stopSequences") {
+            let list = v
+                .as_array()
+                .filter(|l| l.len() <= 2500)
+                .ok_or_else(|| ApiError::validation("inferenceConfig.stopSequences must be a list of strings"))?;
+            for s in list {
+                inference.stop_sequences.push(
+                    s.as_str()
+                        .ok_or_else(|| ApiError::validation("inferenceConfig.stopSequences must be a list of strings"))?
+                        .to_string(),
+                );
+            }
+        }
+    }
+    Ok(ChatRequest {
+        upstream_model: upstream.to_string(),
+        system,
+        messages,
+        inference,
+        tool_config: obj.get("toolConfig").cloned(),
+    })
+}
+
+/// The internal response → a Converse response body.
+pub fn converse_response(response: &ChatResponse) -> Value {
+    let content: Vec<Value> = response
+        .message
+        .content
+        .iter()
+        .map(|b| match b {
+            ContentBlock::Text(t) => json!({ "text": t }),
+            ContentBlock::Other(v) => v.clone(),
+        })
+        .collect();
+    json!({
+        "output": { "message": { "role": "assistant", "content": content } },
+        "stopReason": eventstream::stop_reason_name(response.stop_reason),
+        "usage": eventstream::usage_json(&response.usage),
+        "metrics": { "latencyMs": response.latency.as_millis() as u64 },
+    })
+}
+
+fn count_tokens_request(body: &[u8], model_id: &str, upstream: &str) -> Result<ChatRequest, ApiError> {
+    let obj = object(body)?;
+    let input = obj
+        .get("input")
+        .and_then(Value::as_object)
+        .ok_or_else(|| crate::protocol::missing("input"))?;
+    if let Some(converse) = input.get("converse") {
+        let bytes = serde_json::to_vec(converse).unwrap_or_default();
+        return converse_request(&bytes, upstream);
+    }
+    if let Some(invoke) = input.get("invokeModel") {
+        let body = invoke
+            .get("body")
+            .and_then(Value::as_str)
+            .ok_or_else(|| crate::protocol::missing("input.invokeModel.body"))?;
+        let format = NativeFormat::for_model(model_id).map_err(|e| backend_error(&e))?;
+        return format.decode_request(body.as_bytes(), upstream).map_err(|e| backend_error(&e));
+    }
+    Err(ApiError::validation("input must set 'converse' or 'invokeModel'"))
+}
+
+/// The resource ARN of a model call (for tests and audit).
+pub fn resource_of(account: &str, region: &str, model_id: &str) -> String {
+    model_arn(account, region, model_id)
+}

@@ -1,0 +1,234 @@
+//! Starting the gateway: the data directory, the store, the IAM state (and
+//! on first start the admin user and its access key), the organization's
+//! policies, the backends and the listeners.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use sekisho_identity::iam::{CreateUserRequest, IamState};
+use sekisho_identity::keys::{AccessKeyKind, generate_access_key};
+use sekisho_identity::token::{TokenKey, TokenKeyRing};
+use sekisho_policy::Policy;
+use sekisho_store::{SqliteStore, Store};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use crate::auth::AuthStats;
+use crate::authz::Organization;
+use crate::backend::build_backend;
+use crate::config::Config;
+use crate::datadir::{self, DataDir};
+use crate::gateway::{Gateway, persist_iam};
+use crate::limits::Limiter;
+use crate::secrets::SecretBox;
+use crate::server::{self, ListenerStats};
+
+/// The name of the administrator created on first start.
+pub const ADMIN_USER: &str = "admin";
+/// The profile name in the generated AWS config and credentials files.
+pub const PROFILE: &str = "sekisho";
+
+/// A running gateway.
+pub struct Running {
+    pub gateway: Arc<Gateway>,
+    pub data_dir: DataDir,
+    /// The bound address of each listener (ports resolved).
+    pub addrs: Vec<SocketAddr>,
+    /// Set on first start: the admin's access key id (its secret went to
+    /// the credentials file only).
+    pub admin_key_id: Option<String>,
+    pub stats: Vec<Arc<ListenerStats>>,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    /// Waits until a listener task ends (it does not, unless it panicked).
+    pub async fn wait(mut self) {
+        let _ = self.tasks.join_next().await;
+    }
+}
+
+fn read_key(path: &Path) -> Result<[u8; 32], String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes = hex::decode(text.trim()).map_err(|_| format!("{} is damaged (not hex)", path.display()))?;
+    bytes
+        .try_into()
+        .map_err(|_| format!("{} is damaged (not a 32-byte key)", path.display()))
+}
+
+fn load_policy(path: &Path) -> Result<Policy, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the policy file {}: {e}", path.display()))?;
+    let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    Policy::parse(&bytes)
+        .map(|p| p.named(name))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Starts everything; returns once every listener is bound.
+pub async fn start(config: Config) -> Result<Running, String> {
+    let mut tls_names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    for l in &config.listeners {
+        let ip = l.bind.ip();
+        if !ip.is_unspecified() && !tls_names.contains(&ip.to_string()) {
+            tls_names.push(ip.to_string());
+        }
+    }
+    let data_dir = datadir::open_or_create(&config.data_dir, config.account_id.as_deref(), &tls_names)?;
+    let account = data_dir.account_id.clone();
+
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&data_dir.database()).map_err(|e| e.to_string())?);
+    let tokens = TokenKeyRing::new(TokenKey::from_bytes(read_key(&data_dir.token_key())?), []);
+    let secrets = SecretBox::new(&read_key(&data_dir.secrets_key())?);
+
+    let mut iam = IamState::load(&account, |collection, prefix| store.list(collection, prefix))
+        .map_err(|e| format!("the IAM data in {} cannot be loaded: {e}", data_dir.database().display()))?;
+
+    // First start: an administrator with full rights and one access key.
+    let mut admin_key_id = None;
+    if iam.get_user(ADMIN_USER).is_err() {
+        let now = time::OffsetDateTime::now_utc();
+        let (key_id, secret) =
+            generate_access_key(AccessKeyKind::LongTerm).map_err(|_| "the system random generator failed".to_string())?;
+        let sealed = secrets.seal(secret.expose().as_bytes()).map_err(|()| "cannot seal the admin secret".to_string())?;
+        let e = |e: sekisho_identity::iam::IamError| format!("cannot create the admin user: {}", e.message);
+        iam.create_user(
+            CreateUserRequest {
+                user_name: ADMIN_USER.into(),
+                path: None,
+                permissions_boundary: None,
+                tags: Vec::new(),
+            },
+            now,
+        )
+        .map_err(e)?;
+        iam.attach_user_policy(ADMIN_USER, "arn:aws:iam::aws:policy/AdministratorAccess").map_err(e)?;
+        iam.create_access_key(ADMIN_USER, key_id.clone(), sealed, now).map_err(e)?;
+        // Credentials first: a crash between the two leaves a key nobody
+        // knows (harmless) rather than a file naming a key that is not there.
+        write_aws_files(&data_dir, &config, &key_id, secret.expose())?;
+        persist_iam(store.as_ref(), &mut iam).map_err(|e| e.message)?;
+        admin_key_id = Some(key_id);
+    }
+
+    let mut organization = Organization::default();
+    if let Some(org) = &config.organization {
+        organization.id = org.id.clone();
+        for level in &org.levels {
+            organization
+                .scps
+                .push(level.scps.iter().map(|p| load_policy(p)).collect::<Result<_, _>>()?);
+            organization
+                .rcps
+                .push(level.rcps.iter().map(|p| load_policy(p)).collect::<Result<_, _>>()?);
+        }
+        // A level without RCPs imposes none (AWS attaches RCPFullAWSAccess).
+        if organization.rcps.iter().all(Vec::is_empty) {
+            organization.rcps.clear();
+        } else {
+            for level in &mut organization.rcps {
+                if level.is_empty() {
+                    level.push(
+                        Policy::parse(br#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#)
+                            .map_err(|e| e.to_string())?
+                            .named("RCPFullAWSAccess"),
+                    );
+                }
+            }
+        }
+    }
+    let endpoint_policies = config
+        .listeners
+        .iter()
+        .map(|l| l.endpoint_policy.as_deref().map(load_policy).transpose())
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut backends = HashMap::new();
+    for (name, backend) in &config.backends {
+        backends.insert(
+            name.clone(),
+            build_backend(backend).map_err(|e| format!("backend `{name}`: {e}"))?,
+        );
+    }
+    let limits = &config.limits;
+    let limiter = Limiter::new(limits.requests_per_second, limits.burst, limits.max_concurrent_per_principal);
+
+    // Bind every listener before serving any, so a port in use is reported
+    // before anything runs.
+    let mut bound = Vec::new();
+    for (i, l) in config.listeners.iter().enumerate() {
+        let listener = TcpListener::bind(l.bind)
+            .await
+            .map_err(|e| format!("listener {i}: cannot listen on {}: {e}", l.bind))?;
+        let (certs, key) = match (&l.tls_cert, &l.tls_key) {
+            (Some(cert), Some(key)) => crate::tls::load_pem(cert, key)?,
+            _ => crate::tls::load_pem(&data_dir.server_cert(), &data_dir.server_key())?,
+        };
+        let tls = crate::tls::server_config(certs, key)?;
+        bound.push((listener, tls));
+    }
+
+    let gateway = Arc::new(Gateway {
+        account: account.clone(),
+        iam: ArcSwap::from_pointee(iam),
+        iam_write: tokio::sync::Mutex::new(()),
+        store,
+        tokens,
+        secrets,
+        organization,
+        endpoint_policies,
+        backends,
+        limiter,
+        auth_stats: AuthStats::default(),
+        config: config.clone(),
+    });
+    let mut tasks = JoinSet::new();
+    let mut addrs = Vec::new();
+    let mut stats = Vec::new();
+    let handshake = std::time::Duration::from_secs(config.limits.handshake_timeout_secs);
+    for (i, (listener, tls)) in bound.into_iter().enumerate() {
+        addrs.push(listener.local_addr().map_err(|e| e.to_string())?);
+        let s = Arc::new(ListenerStats::default());
+        stats.push(s.clone());
+        tasks.spawn(server::serve(
+            i,
+            config.listeners[i].clone(),
+            listener,
+            tls,
+            handshake,
+            config.limits.max_header_bytes,
+            gateway.clone(),
+            s,
+        ));
+    }
+    Ok(Running {
+        gateway,
+        data_dir,
+        addrs,
+        admin_key_id,
+        stats,
+        tasks,
+    })
+}
+
+/// Writes `.sekisho/credentials` (0600) and `.sekisho/config` in the AWS
+/// shared formats, profile `sekisho`.
+pub fn write_aws_files(data_dir: &DataDir, config: &Config, key_id: &str, secret: &str) -> Result<(), String> {
+    let credentials = format!("[{PROFILE}]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n");
+    datadir::write_file(&data_dir.credentials(), credentials.as_bytes(), true)?;
+    let first = config.listeners.first().map(|l| l.bind);
+    let endpoint = match first {
+        Some(addr) if addr.ip().is_unspecified() || addr.ip().is_loopback() => format!("https://localhost:{}", addr.port()),
+        Some(addr) => format!("https://{addr}"),
+        None => "https://localhost:8443".to_string(),
+    };
+    let ca = std::fs::canonicalize(data_dir.ca_cert()).unwrap_or_else(|_| data_dir.ca_cert());
+    let region = config.regions.first().map_or("us-east-1", String::as_str);
+    let aws_config = format!(
+        "[profile {PROFILE}]\nregion = {region}\nendpoint_url = {endpoint}\nca_bundle = {}\n",
+        ca.display()
+    );
+    datadir::write_file(&data_dir.aws_config(), aws_config.as_bytes(), false)
+}
