@@ -387,6 +387,18 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_is_valid() {
+        let doc = include_str!("../../../docs/configuration.md");
+        let start = doc.find("```toml\n").expect("a toml example") + 8;
+        let end = start + doc[start..].find("```").expect("closed example");
+        let c = Config::parse(&doc[start..end]).unwrap_or_else(|e| panic!("docs/configuration.md example: {e}"));
+        assert_eq!(c.listeners.len(), 2);
+        assert_eq!(c.listeners[1].endpoint_id.as_deref(), Some("vpce-0123456789abcdef0"));
+        assert_eq!(c.organization.unwrap().levels.len(), 2);
+        assert_eq!(c.backends.len(), 3);
+    }
+
+    #[test]
     fn models_are_region_bound() {
         let c = Config::parse(
             "regions = [\"us-east-1\", \"ap-northeast-1\"]\n[[model]]\nid = \"m\"\nbackend = \"echo\"\nregions = [\"ap-northeast-1\"]\n",

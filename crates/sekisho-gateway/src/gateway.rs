@@ -263,7 +263,7 @@ impl Gateway {
         let resource = (op.resource)(&scope)?;
         let listener = self.config.listeners.get(conn.listener);
         let facts = RequestFacts {
-            source_ip: conn.peer.ip(),
+            source_ip: client_ip(conn.peer.ip(), &parts.headers, &self.config.trusted_proxies),
             region: &claim.region,
             endpoint_id: listener.and_then(|l| l.endpoint_id.as_deref()),
             user_agent: parts.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()),
@@ -425,4 +425,49 @@ pub fn persist_iam(store: &dyn Store, state: &mut IamState) -> Result<(), ApiErr
     store
         .write(&writes)
         .map_err(|e| unavailable(format!("the IAM store cannot be written: {e}")))
+}
+
+/// The client's address for `aws:SourceIp`: the peer, or, when the peer is
+/// a trusted proxy, the nearest address in `X-Forwarded-For` that is not a
+/// trusted proxy itself. Entries added by the client are never believed
+/// beyond the first untrusted hop.
+pub fn client_ip(peer: std::net::IpAddr, headers: &http::HeaderMap, trusted: &[ipnet::IpNet]) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| {
+        let ip = crate::config::canonical_ip(*ip);
+        trusted.iter().any(|n| n.contains(&ip))
+    };
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut hops: Vec<std::net::IpAddr> = Vec::new();
+    for value in headers.get_all("x-forwarded-for") {
+        let Ok(text) = value.to_str() else { return peer };
+        for part in text.split(',') {
+            match part.trim().parse() {
+                Ok(ip) => hops.push(ip),
+                // A malformed chain cannot be trusted: use the proxy itself.
+                Err(_) => return peer,
+            }
+        }
+    }
+    hops.into_iter().rev().find(|ip| !is_trusted(ip)).unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_only_behind_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let mut h = http::HeaderMap::new();
+        h.insert("x-forwarded-for", "203.0.113.9, 198.51.100.7, 10.1.1.1".parse().unwrap());
+        let proxy: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+        let stranger: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+        assert_eq!(client_ip(proxy, &h, &trusted).to_string(), "198.51.100.7");
+        assert_eq!(client_ip(stranger, &h, &trusted), stranger);
+        h.insert("x-forwarded-for", "not-an-ip".parse().unwrap());
+        assert_eq!(client_ip(proxy, &h, &trusted), proxy);
+        assert_eq!(client_ip(proxy, &http::HeaderMap::new(), &trusted), proxy);
+    }
 }
