@@ -92,12 +92,16 @@ pub fn auth_error(e: &AuthError, stats: &AuthStats) -> ApiError {
         ),
         AuthError::Malformed(m) => {
             bump(&stats.malformed);
-            ApiError::new(ErrorKind::MissingAuthentication, format!("Malformed authorization: {m}"))
-                .with_code("IncompleteSignature")
+            ApiError::new(
+                ErrorKind::MissingAuthentication,
+                format!("Malformed authorization: {m}"),
+            )
+            .with_code("IncompleteSignature")
         }
         AuthError::UnsupportedAlgorithm => {
             bump(&stats.malformed);
-            ApiError::new(ErrorKind::MissingAuthentication, e.to_string()).with_code("IncompleteSignature")
+            ApiError::new(ErrorKind::MissingAuthentication, e.to_string())
+                .with_code("IncompleteSignature")
         }
         AuthError::SignatureMismatch => {
             bump(&stats.bad_signature);
@@ -108,26 +112,43 @@ pub fn auth_error(e: &AuthError, stats: &AuthStats) -> ApiError {
         }
         AuthError::RequestTooOld | AuthError::RequestInFuture | AuthError::PresignedExpired => {
             bump(&stats.expired);
-            ApiError::new(ErrorKind::RequestExpired, format!("Signature expired or not yet current: {e}"))
+            ApiError::new(
+                ErrorKind::RequestExpired,
+                format!("Signature expired or not yet current: {e}"),
+            )
         }
         AuthError::ScopeMismatch(m) => {
             bump(&stats.malformed);
-            ApiError::new(ErrorKind::InvalidSignature, format!("Credential should be scoped correctly: {m}"))
+            ApiError::new(
+                ErrorKind::InvalidSignature,
+                format!("Credential should be scoped correctly: {m}"),
+            )
         }
     }
 }
 
+/// What authentication consults.
+pub struct Authenticator<'a> {
+    pub iam: &'a IamState,
+    pub tokens: &'a TokenKeyRing,
+    pub secrets: &'a SecretBox,
+    pub stats: &'a AuthStats,
+}
+
 /// Verifies a request's signature and establishes its caller.
 pub fn authenticate(
+    auth: &Authenticator<'_>,
     parts: &HttpParts<'_>,
     claim: &SigV4Claim,
     body: &[u8],
-    iam: &IamState,
-    tokens: &TokenKeyRing,
-    secrets: &SecretBox,
-    stats: &AuthStats,
     now: OffsetDateTime,
 ) -> Result<Caller, ApiError> {
+    let Authenticator {
+        iam,
+        tokens,
+        secrets,
+        stats,
+    } = *auth;
     let payload = if claim.presigned {
         PayloadHash::Unsigned
     } else {
@@ -146,14 +167,20 @@ pub fn authenticate(
                 // A long-term key never has a token: someone mixed credentials.
                 return Err(unknown());
             }
-            let (user, key) = iam.find_access_key(&claim.access_key_id).ok_or_else(unknown)?;
+            let (user, key) = iam
+                .find_access_key(&claim.access_key_id)
+                .ok_or_else(unknown)?;
             if key.status.as_str() != "Active" {
                 return Err(unknown());
             }
-            let secret = secrets.open(&key.secret).map_err(|()| {
-                ApiError::new(ErrorKind::ServiceUnavailable, "The credential store cannot be read")
+            let secret = secrets.open(&key.secret).map_err(|_| {
+                ApiError::new(
+                    ErrorKind::ServiceUnavailable,
+                    "The credential store cannot be read",
+                )
             })?;
-            sigv4::verify(parts, claim, &payload, secret.expose(), now).map_err(|e| auth_error(&e, stats))?;
+            sigv4::verify(parts, claim, &payload, secret.expose(), now)
+                .map_err(|e| auth_error(&e, stats))?;
             Ok(Caller {
                 principal: Principal::Aws(AwsPrincipal {
                     arn: user.arn.clone(),
@@ -174,18 +201,32 @@ pub fn authenticate(
             let Some(token) = &claim.session_token else {
                 return Err(unknown());
             };
-            let session = tokens.open(token, &claim.access_key_id, now).map_err(|e| match e {
-                TokenError::Expired => {
-                    stats.expired.fetch_add(1, Ordering::Relaxed);
-                    ApiError::new(ErrorKind::ExpiredToken, "The security token included in the request is expired")
-                }
-                _ => {
-                    stats.bad_token.fetch_add(1, Ordering::Relaxed);
-                    ApiError::new(ErrorKind::InvalidToken, "The security token included in the request is invalid.")
-                }
-            })?;
-            sigv4::verify(parts, claim, &payload, session.secret_access_key.expose(), now)
-                .map_err(|e| auth_error(&e, stats))?;
+            let session = tokens
+                .open(token, &claim.access_key_id, now)
+                .map_err(|e| match e {
+                    TokenError::Expired => {
+                        stats.expired.fetch_add(1, Ordering::Relaxed);
+                        ApiError::new(
+                            ErrorKind::ExpiredToken,
+                            "The security token included in the request is expired",
+                        )
+                    }
+                    _ => {
+                        stats.bad_token.fetch_add(1, Ordering::Relaxed);
+                        ApiError::new(
+                            ErrorKind::InvalidToken,
+                            "The security token included in the request is invalid.",
+                        )
+                    }
+                })?;
+            sigv4::verify(
+                parts,
+                claim,
+                &payload,
+                session.secret_access_key.expose(),
+                now,
+            )
+            .map_err(|e| auth_error(&e, stats))?;
             caller_from_session(session, iam)
         }
         None => Err(unknown()),
@@ -194,7 +235,12 @@ pub fn authenticate(
 
 fn caller_from_session(session: SessionClaims, iam: &IamState) -> Result<Caller, ApiError> {
     let account = session.account.clone();
-    let invalid = || ApiError::new(ErrorKind::InvalidToken, "The security token included in the request is invalid.");
+    let invalid = || {
+        ApiError::new(
+            ErrorKind::InvalidToken,
+            "The security token included in the request is invalid.",
+        )
+    };
     let caller = match &session.kind {
         SessionKind::AssumedRole {
             role_arn,
@@ -203,7 +249,10 @@ fn caller_from_session(session: SessionClaims, iam: &IamState) -> Result<Caller,
         } => {
             // The role must still exist: deleting a role ends its sessions.
             let role = iam.find_role_by_arn(role_arn).ok_or_else(invalid)?;
-            let arn = format!("arn:aws:sts::{account}:assumed-role/{}/{session_name}", role.name);
+            let arn = format!(
+                "arn:aws:sts::{account}:assumed-role/{}/{session_name}",
+                role.name
+            );
             Caller {
                 principal: Principal::Aws(AwsPrincipal {
                     arn: arn.clone(),
@@ -248,7 +297,10 @@ fn caller_from_session(session: SessionClaims, iam: &IamState) -> Result<Caller,
 
 /// Seals a secret access key for storage.
 pub fn seal_secret(secrets: &SecretBox, secret: &str) -> Result<SealedSecret, ApiError> {
-    secrets
-        .seal(secret.as_bytes())
-        .map_err(|()| ApiError::new(ErrorKind::ServiceUnavailable, "The credential store cannot be written"))
+    secrets.seal(secret.as_bytes()).map_err(|_| {
+        ApiError::new(
+            ErrorKind::ServiceUnavailable,
+            "The credential store cannot be written",
+        )
+    })
 }

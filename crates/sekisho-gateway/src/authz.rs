@@ -37,11 +37,15 @@ pub fn base_context(caller: &Caller, facts: &RequestFacts<'_>, iam: &IamState) -
     let now = facts.now;
     ctx.insert(
         "aws:CurrentTime",
-        now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        now.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
     );
     ctx.insert("aws:EpochTime", now.unix_timestamp().to_string());
     ctx.insert("aws:SecureTransport", "true");
-    ctx.insert("aws:SourceIp", crate::config::canonical_ip(facts.source_ip).to_string());
+    ctx.insert(
+        "aws:SourceIp",
+        crate::config::canonical_ip(facts.source_ip).to_string(),
+    );
     ctx.insert("aws:RequestedRegion", facts.region);
     ctx.insert("aws:PrincipalArn", caller.principal_arn());
     ctx.insert("aws:PrincipalAccount", caller.account.clone());
@@ -87,13 +91,19 @@ pub fn base_context(caller: &Caller, facts: &RequestFacts<'_>, iam: &IamState) -
         }
         if let Some(at) = session.mfa_authenticated_at {
             mfa_present = true;
-            ctx.insert("aws:MultiFactorAuthAge", (now - at).whole_seconds().max(0).to_string());
+            ctx.insert(
+                "aws:MultiFactorAuthAge",
+                (now - at).whole_seconds().max(0).to_string(),
+            );
         }
     }
     // AWS sets MultiFactorAuthPresent only for temporary credentials; for
     // long-term keys the key is absent (so `BoolIfExists` patterns work).
     if caller.session.is_some() {
-        ctx.insert("aws:MultiFactorAuthPresent", if mfa_present { "true" } else { "false" });
+        ctx.insert(
+            "aws:MultiFactorAuthPresent",
+            if mfa_present { "true" } else { "false" },
+        );
     }
     for (k, v) in tags {
         ctx.insert(&format!("aws:PrincipalTag/{k}"), v);
@@ -118,16 +128,23 @@ pub fn caller_policies(caller: &Caller, iam: &IamState) -> Result<CallerPolicies
     } else {
         return Err(ApiError::access_denied("The caller has no IAM identity"));
     };
-    let p = iam
-        .principal_policies(name)
-        .map_err(|e| ApiError::new(ErrorKind::ServiceUnavailable, format!("identity policies cannot be read: {}", e.message)))?;
+    let p = iam.principal_policies(name).map_err(|e| {
+        ApiError::new(
+            ErrorKind::ServiceUnavailable,
+            format!("identity policies cannot be read: {}", e.message),
+        )
+    })?;
     let mut session = Vec::new();
     if let Some(claims) = &caller.session {
         if let Some(text) = &claims.session_policy {
             // Validated when the session was created; a token we sealed
             // cannot hold anything else, but fail closed if it does.
-            let policy = Policy::parse(text.as_bytes())
-                .map_err(|_| ApiError::new(ErrorKind::InvalidToken, "The session policy of this token is invalid"))?;
+            let policy = Policy::parse(text.as_bytes()).map_err(|_| {
+                ApiError::new(
+                    ErrorKind::InvalidToken,
+                    "The session policy of this token is invalid",
+                )
+            })?;
             session.push(Arc::new(policy.named("session policy")));
         }
         for arn in &claims.policy_arns {
@@ -135,7 +152,9 @@ pub fn caller_policies(caller: &Caller, iam: &IamState) -> Result<CallerPolicies
                 .resolve_policy(arn)
                 .and_then(|p| p.default_version())
                 .map(|v| Arc::clone(v.document.policy()))
-                .ok_or_else(|| ApiError::access_denied(format!("The session policy {arn} no longer exists")))?;
+                .ok_or_else(|| {
+                    ApiError::access_denied(format!("The session policy {arn} no longer exists"))
+                })?;
             session.push(policy);
         }
         // A session made with session policies is limited to them; one

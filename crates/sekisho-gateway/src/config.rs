@@ -283,14 +283,18 @@ impl Config {
         if let Some(id) = &self.account_id
             && !(id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()))
         {
-            return Err(format!("key `account_id`: '{id}' is not a 12-digit AWS account id"));
+            return Err(format!(
+                "key `account_id`: '{id}' is not a 12-digit AWS account id"
+            ));
         }
         if self.regions.is_empty() {
             return Err("key `regions`: at least one region must be served".into());
         }
         for r in &self.regions {
             if !is_region_name(r) {
-                return Err(format!("key `regions`: '{r}' is not a region name like us-east-1"));
+                return Err(format!(
+                    "key `regions`: '{r}' is not a region name like us-east-1"
+                ));
             }
         }
         if self.listeners.is_empty() {
@@ -304,12 +308,18 @@ impl Config {
                 ));
             }
             if let Some(id) = &l.endpoint_id
-                && !(id.starts_with("vpce-") && id.len() > 5 && id[5..].bytes().all(|b| b.is_ascii_alphanumeric()))
+                && !(id.starts_with("vpce-")
+                    && id.len() > 5
+                    && id[5..].bytes().all(|b| b.is_ascii_alphanumeric()))
             {
-                return Err(format!("listener {i}, key `endpoint_id`: '{id}' is not an endpoint id like vpce-0123456789abcdef0"));
+                return Err(format!(
+                    "listener {i}, key `endpoint_id`: '{id}' is not an endpoint id like vpce-0123456789abcdef0"
+                ));
             }
             if l.endpoint_policy.is_some() && l.endpoint_id.is_none() {
-                return Err(format!("listener {i}: `endpoint_policy` needs an `endpoint_id`"));
+                return Err(format!(
+                    "listener {i}: `endpoint_policy` needs an `endpoint_id`"
+                ));
             }
         }
         for m in &self.models {
@@ -332,7 +342,10 @@ impl Config {
             }
         }
         let l = &self.limits;
-        if l.max_body_bytes == 0 || l.requests_per_second <= 0.0 || l.max_concurrent_per_principal == 0 {
+        if l.max_body_bytes == 0
+            || l.requests_per_second <= 0.0
+            || l.max_concurrent_per_principal == 0
+        {
             return Err("section `limits`: limits must be positive".into());
         }
         Ok(())
@@ -354,8 +367,14 @@ impl Config {
 fn is_region_name(r: &str) -> bool {
     let parts: Vec<&str> = r.split('-').collect();
     parts.len() >= 3
-        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-        && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -391,9 +410,13 @@ mod tests {
         let doc = include_str!("../../../docs/configuration.md");
         let start = doc.find("```toml\n").expect("a toml example") + 8;
         let end = start + doc[start..].find("```").expect("closed example");
-        let c = Config::parse(&doc[start..end]).unwrap_or_else(|e| panic!("docs/configuration.md example: {e}"));
+        let c = Config::parse(&doc[start..end])
+            .unwrap_or_else(|e| panic!("docs/configuration.md example: {e}"));
         assert_eq!(c.listeners.len(), 2);
-        assert_eq!(c.listeners[1].endpoint_id.as_deref(), Some("vpce-0123456789abcdef0"));
+        assert_eq!(
+            c.listeners[1].endpoint_id.as_deref(),
+            Some("vpce-0123456789abcdef0")
+        );
         assert_eq!(c.organization.unwrap().levels.len(), 2);
         assert_eq!(c.backends.len(), 3);
     }

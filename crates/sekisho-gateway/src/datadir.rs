@@ -71,7 +71,11 @@ impl DataDir {
 /// `account_id` from the configuration must match the one recorded, if
 /// both are set. `tls_names` are the DNS names and addresses the generated
 /// server certificate covers.
-pub fn open_or_create(path: &Path, account_id: Option<&str>, tls_names: &[String]) -> Result<DataDir, String> {
+pub fn open_or_create(
+    path: &Path,
+    account_id: Option<&str>,
+    tls_names: &[String],
+) -> Result<DataDir, String> {
     let marker_path = path.join(MARKER);
     if marker_path.exists() {
         let text = fs::read_to_string(&marker_path)
@@ -83,7 +87,10 @@ pub fn open_or_create(path: &Path, account_id: Option<&str>, tls_names: &[String
             )
         })?;
         if marker.format != FORMAT {
-            return Err(format!("{} is not a Sekisho data directory marker", marker_path.display()));
+            return Err(format!(
+                "{} is not a Sekisho data directory marker",
+                marker_path.display()
+            ));
         }
         if marker.version > VERSION {
             return Err(format!(
@@ -101,7 +108,13 @@ pub fn open_or_create(path: &Path, account_id: Option<&str>, tls_names: &[String
                 marker.account_id
             ));
         }
-        for required in ["ca.pem", "server.pem", "server-key.pem", "token.key", "secrets.key"] {
+        for required in [
+            "ca.pem",
+            "server.pem",
+            "server-key.pem",
+            "token.key",
+            "secrets.key",
+        ] {
             if !path.join(required).is_file() {
                 return Err(format!(
                     "{} is incomplete: {required} is missing. Restore it from a backup, or point data_dir at a new directory",
@@ -116,7 +129,8 @@ pub fn open_or_create(path: &Path, account_id: Option<&str>, tls_names: &[String
         });
     }
     if path.exists() {
-        let mut entries = fs::read_dir(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mut entries =
+            fs::read_dir(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         if entries.next().is_some() {
             return Err(format!(
                 "{} exists but is not a Sekisho data directory (no {MARKER}); refusing to use it. Point data_dir at an empty or new directory",
@@ -133,12 +147,22 @@ fn create(path: &Path, account_id: Option<&str>, tls_names: &[String]) -> Result
     let pki = tls::generate_pki(tls_names)?;
     write_file(&path.join("ca.pem"), pki.ca_cert_pem.as_bytes(), false)?;
     write_file(&path.join("ca-key.pem"), pki.ca_key_pem.as_bytes(), true)?;
-    write_file(&path.join("server.pem"), pki.server_cert_pem.as_bytes(), false)?;
-    write_file(&path.join("server-key.pem"), pki.server_key_pem.as_bytes(), true)?;
+    write_file(
+        &path.join("server.pem"),
+        pki.server_cert_pem.as_bytes(),
+        false,
+    )?;
+    write_file(
+        &path.join("server-key.pem"),
+        pki.server_key_pem.as_bytes(),
+        true,
+    )?;
     let mut key = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut key).map_err(|_| "the system random generator failed".to_string())?;
+    aws_lc_rs::rand::fill(&mut key)
+        .map_err(|_| "the system random generator failed".to_string())?;
     write_file(&path.join("token.key"), hex::encode(key).as_bytes(), true)?;
-    aws_lc_rs::rand::fill(&mut key).map_err(|_| "the system random generator failed".to_string())?;
+    aws_lc_rs::rand::fill(&mut key)
+        .map_err(|_| "the system random generator failed".to_string())?;
     write_file(&path.join("secrets.key"), hex::encode(key).as_bytes(), true)?;
     let marker = Marker {
         format: FORMAT.into(),
@@ -189,7 +213,9 @@ pub fn write_file(path: &Path, contents: &[u8], private: bool) -> Result<(), Str
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(if private { 0o600 } else { 0o644 });
     }
-    let mut file = options.open(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    let mut file = options
+        .open(&tmp)
+        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     file.write_all(contents)
         .and_then(|()| file.sync_all())
         .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
@@ -214,7 +240,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = fs::metadata(path.join("token.key")).unwrap().permissions().mode();
+            let mode = fs::metadata(path.join("token.key"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let e = open_or_create(&path, Some("999999999999"), &[]).unwrap_err();

@@ -119,8 +119,13 @@ impl ErrorKind {
     pub fn status(self) -> u16 {
         use ErrorKind::*;
         match self {
-            AccessDenied | UnrecognizedClient | InvalidSignature | MissingAuthentication
-            | RequestExpired | ExpiredToken | InvalidToken => 403,
+            AccessDenied
+            | UnrecognizedClient
+            | InvalidSignature
+            | MissingAuthentication
+            | RequestExpired
+            | ExpiredToken
+            | InvalidToken => 403,
             Validation | MalformedPolicyDocument | UnknownOperation => 400,
             NotFound => 404,
             EntityAlreadyExists | Conflict => 409,
@@ -139,7 +144,10 @@ impl ErrorKind {
     pub fn is_sender_fault(self) -> bool {
         !matches!(
             self,
-            ErrorKind::Internal | ErrorKind::ServiceUnavailable | ErrorKind::ModelTimeout | ErrorKind::ModelError
+            ErrorKind::Internal
+                | ErrorKind::ServiceUnavailable
+                | ErrorKind::ModelTimeout
+                | ErrorKind::ModelError
         )
     }
 }

@@ -101,13 +101,24 @@ fn protocol_hint(headers: &http::HeaderMap) -> (Protocol, &'static str) {
 }
 
 impl Gateway {
-    fn error_response(&self, protocol: Protocol, service: &str, err: &ApiError, request_id: &str) -> http::Response<Body> {
-        let response = protocol::error_response_ns(protocol, xml_namespace(service), err, request_id);
+    fn error_response(
+        &self,
+        protocol: Protocol,
+        service: &str,
+        err: &ApiError,
+        request_id: &str,
+    ) -> http::Response<Body> {
+        let response =
+            protocol::error_response_ns(protocol, xml_namespace(service), err, request_id);
         response.map(full)
     }
 
     /// The path of one request.
-    async fn handle(self: Arc<Self>, conn: Arc<ConnInfo>, request: http::Request<Incoming>) -> http::Response<Body> {
+    async fn handle(
+        self: Arc<Self>,
+        conn: Arc<ConnInfo>,
+        request: http::Request<Incoming>,
+    ) -> http::Response<Body> {
         let request_id = protocol::new_request_id();
         let (parts, body) = request.into_parts();
         let (hint, hint_service) = protocol_hint(&parts.headers);
@@ -119,7 +130,9 @@ impl Gateway {
             match value.to_str() {
                 Ok(v) => headers.push((name.as_str().to_string(), v.to_string())),
                 Err(_) => {
-                    let err = ApiError::validation(format!("The value of header {name} is not valid text"));
+                    let err = ApiError::validation(format!(
+                        "The value of header {name} is not valid text"
+                    ));
                     return self.error_response(hint, hint_service, &err, &request_id);
                 }
             }
@@ -148,9 +161,16 @@ impl Gateway {
         if !self.config.regions.iter().any(|r| r == &claim.region) {
             let err = ApiError::new(
                 ErrorKind::InvalidSignature,
-                format!("Credential should be scoped to a valid region; '{}' is not served here", claim.region),
+                format!(
+                    "Credential should be scoped to a valid region; '{}' is not served here",
+                    claim.region
+                ),
             )
-            .with_code(if protocol == Protocol::Query { "SignatureDoesNotMatch" } else { "InvalidSignatureException" });
+            .with_code(if protocol == Protocol::Query {
+                "SignatureDoesNotMatch"
+            } else {
+                "InvalidSignatureException"
+            });
             return self.error_response(protocol, &service, &err, &request_id);
         }
 
@@ -159,8 +179,14 @@ impl Gateway {
         let body: Bytes = match Limited::new(body, limit).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(e) => {
-                let err = if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                    ApiError::new(ErrorKind::PayloadTooLarge, format!("The request body is larger than {limit} bytes"))
+                let err = if e
+                    .downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                {
+                    ApiError::new(
+                        ErrorKind::PayloadTooLarge,
+                        format!("The request body is larger than {limit} bytes"),
+                    )
                 } else {
                     ApiError::validation("The request body could not be read")
                 };
@@ -169,17 +195,35 @@ impl Gateway {
         };
 
         let owned = http_parts_owned(&http_parts);
+        let conn_peer = conn.peer;
         let timeout = Duration::from_secs(self.config.limits.request_timeout_secs);
         let outcome = tokio::time::timeout(
             timeout,
-            self.clone().process(conn, parts, owned, claim, body, &request_id),
+            self.clone()
+                .process(conn, parts, owned, claim, body, &request_id),
         )
         .await;
         match outcome {
             Ok(Ok(response)) => response,
-            Ok(Err(err)) => self.error_response(protocol, &service, &err, &request_id),
+            Ok(Err(err)) => {
+                // The message is safe to log by contract: no secret, token
+                // or prompt is ever put in an ApiError.
+                tracing::info!(
+                    target: "sekisho::access",
+                    request_id = %request_id,
+                    peer = %conn_peer,
+                    service = %service,
+                    code = err.code(protocol.dialect()),
+                    message = %err.message,
+                    "request refused"
+                );
+                self.error_response(protocol, &service, &err, &request_id)
+            }
             Err(_) => {
-                let err = ApiError::new(ErrorKind::ModelTimeout, format!("The request did not complete within {timeout:?}"));
+                let err = ApiError::new(
+                    ErrorKind::ModelTimeout,
+                    format!("The request did not complete within {timeout:?}"),
+                );
                 self.error_response(protocol, &service, &err, &request_id)
             }
         }
@@ -201,7 +245,10 @@ impl Gateway {
         // Decode enough to know the operation.
         let (op, input): (&'static Operation, Input) = match protocol {
             Protocol::Query => {
-                let content_type = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+                let content_type = parts
+                    .headers
+                    .get(http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok());
                 let params = QueryParams::from_request(
                     &parts.method,
                     parts.uri.query(),
@@ -215,15 +262,27 @@ impl Gateway {
                 (op, Input::Query(params))
             }
             Protocol::RestJson => {
-                let routes = registry
-                    .rest(service)
-                    .ok_or_else(|| ApiError::new(ErrorKind::UnknownOperation, "No operation is served at this path"))?;
+                let routes = registry.rest(service).ok_or_else(|| {
+                    ApiError::new(
+                        ErrorKind::UnknownOperation,
+                        "No operation is served at this path",
+                    )
+                })?;
                 let m = routes.route(&parts.method, parts.uri.path(), parts.uri.query())?;
                 let op: &'static Operation = m.value;
-                (op, Input::Rest { labels: m.labels, query: m.query })
+                (
+                    op,
+                    Input::Rest {
+                        labels: m.labels,
+                        query: m.query,
+                    },
+                )
             }
             Protocol::AwsJson10 | Protocol::AwsJson11 => {
-                return Err(ApiError::new(ErrorKind::UnknownOperation, format!("The service '{service}' is not served yet")));
+                return Err(ApiError::new(
+                    ErrorKind::UnknownOperation,
+                    format!("The service '{service}' is not served yet"),
+                ));
             }
         };
 
@@ -231,16 +290,13 @@ impl Gateway {
         let now = OffsetDateTime::now_utc();
         let iam = self.iam.load_full();
         let http_parts = owned.borrow();
-        let caller = auth::authenticate(
-            &http_parts,
-            &claim,
-            &body,
-            &iam,
-            &self.tokens,
-            &self.secrets,
-            &self.auth_stats,
-            now,
-        )?;
+        let authenticator = auth::Authenticator {
+            iam: &iam,
+            tokens: &self.tokens,
+            secrets: &self.secrets,
+            stats: &self.auth_stats,
+        };
+        let caller = auth::authenticate(&authenticator, &http_parts, &claim, &body, now)?;
 
         // Limits per principal.
         let _permit = self.limiter.acquire(&caller.arn).map_err(|r| {
@@ -266,14 +322,30 @@ impl Gateway {
             source_ip: client_ip(conn.peer.ip(), &parts.headers, &self.config.trusted_proxies),
             region: &claim.region,
             endpoint_id: listener.and_then(|l| l.endpoint_id.as_deref()),
-            user_agent: parts.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()),
+            user_agent: parts
+                .headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok()),
             now,
         };
         let mut context = authz::base_context(&caller, &facts, &iam);
-        services::add_condition_keys(&self, &iam, &caller, op, &input, &parts.headers, &body, &claim.region, &mut context);
+        services::add_condition_keys(
+            &self,
+            &iam,
+            &caller,
+            op,
+            &input,
+            &parts.headers,
+            &body,
+            &claim.region,
+            &mut context,
+        );
         let policies = authz::caller_policies(&caller, &iam)?;
         let resource_policy = services::resource_policy(op, &resource, &iam);
-        let endpoint_policy = self.endpoint_policies.get(conn.listener).and_then(Option::as_ref);
+        let endpoint_policy = self
+            .endpoint_policies
+            .get(conn.listener)
+            .and_then(Option::as_ref);
         authz::authorize(
             &caller,
             op.action,
@@ -302,7 +374,13 @@ impl Gateway {
         Ok(self.render(protocol, op, reply, request_id))
     }
 
-    fn render(&self, protocol: Protocol, op: &Operation, reply: Reply, request_id: &str) -> http::Response<Body> {
+    fn render(
+        &self,
+        protocol: Protocol,
+        op: &Operation,
+        reply: Reply,
+        request_id: &str,
+    ) -> http::Response<Body> {
         match reply {
             Reply::Xml(write) => {
                 let ns = xml_namespace(op.service);
@@ -318,10 +396,13 @@ impl Gateway {
                 headers,
                 body,
             } => {
-                let extra: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let extra: Vec<(&str, &str)> =
+                    headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
                 response(200, &content_type, request_id, &extra, full(body))
             }
-            Reply::Stream { content_type, body } => response(200, content_type, request_id, &[], body),
+            Reply::Stream { content_type, body } => {
+                response(200, content_type, request_id, &[], body)
+            }
         }
     }
 }
@@ -385,7 +466,11 @@ impl Service for Gateway {
         let started = Instant::now();
         async move {
             let response = self.handle(conn, request).await;
-            tracing::debug!(status = response.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
+            tracing::debug!(
+                status = response.status().as_u16(),
+                elapsed_us = started.elapsed().as_micros() as u64,
+                "request"
+            );
             response
         }
     }
@@ -431,7 +516,11 @@ pub fn persist_iam(store: &dyn Store, state: &mut IamState) -> Result<(), ApiErr
 /// a trusted proxy, the nearest address in `X-Forwarded-For` that is not a
 /// trusted proxy itself. Entries added by the client are never believed
 /// beyond the first untrusted hop.
-pub fn client_ip(peer: std::net::IpAddr, headers: &http::HeaderMap, trusted: &[ipnet::IpNet]) -> std::net::IpAddr {
+pub fn client_ip(
+    peer: std::net::IpAddr,
+    headers: &http::HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
     let is_trusted = |ip: &std::net::IpAddr| {
         let ip = crate::config::canonical_ip(*ip);
         trusted.iter().any(|n| n.contains(&ip))
@@ -441,7 +530,9 @@ pub fn client_ip(peer: std::net::IpAddr, headers: &http::HeaderMap, trusted: &[i
     }
     let mut hops: Vec<std::net::IpAddr> = Vec::new();
     for value in headers.get_all("x-forwarded-for") {
-        let Ok(text) = value.to_str() else { return peer };
+        let Ok(text) = value.to_str() else {
+            return peer;
+        };
         for part in text.split(',') {
             match part.trim().parse() {
                 Ok(ip) => hops.push(ip),
@@ -450,7 +541,10 @@ pub fn client_ip(peer: std::net::IpAddr, headers: &http::HeaderMap, trusted: &[i
             }
         }
     }
-    hops.into_iter().rev().find(|ip| !is_trusted(ip)).unwrap_or(peer)
+    hops.into_iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .unwrap_or(peer)
 }
 
 #[cfg(test)]
@@ -461,7 +555,10 @@ mod tests {
     fn forwarded_for_only_behind_trusted_proxies() {
         let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
         let mut h = http::HeaderMap::new();
-        h.insert("x-forwarded-for", "203.0.113.9, 198.51.100.7, 10.1.1.1".parse().unwrap());
+        h.insert(
+            "x-forwarded-for",
+            "203.0.113.9, 198.51.100.7, 10.1.1.1".parse().unwrap(),
+        );
         let proxy: std::net::IpAddr = "10.0.0.2".parse().unwrap();
         let stranger: std::net::IpAddr = "192.0.2.1".parse().unwrap();
         assert_eq!(client_ip(proxy, &h, &trusted).to_string(), "198.51.100.7");

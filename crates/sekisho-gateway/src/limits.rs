@@ -37,7 +37,11 @@ pub struct Permit {
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        let mut map = self.limiter.principals.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self
+            .limiter
+            .principals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some(e) = map.get_mut(&self.principal) {
             e.in_flight = e.in_flight.saturating_sub(1);
         }
@@ -107,7 +111,8 @@ mod tests {
         let later = t0 + Duration::from_millis(100);
         let d = l.acquire_at("p", later).unwrap();
         assert_eq!(
-            l.acquire_at("p", later + Duration::from_secs(1)).unwrap_err(),
+            l.acquire_at("p", later + Duration::from_secs(1))
+                .unwrap_err(),
             Refusal::Concurrency
         );
         drop((a, b, d));

@@ -122,7 +122,9 @@ fn required<'a>(scope: &'a Scope<'_>, name: &str) -> Result<&'a str, ApiError> {
 /// `sts:AssumeRole` is authorized on the role.
 fn role_arn_param(scope: &Scope<'_>) -> Result<String, ApiError> {
     let arn = required(scope, "RoleArn")?;
-    if sekisho_policy::arn::Arn::parse(arn).is_none_or(|a| a.service != "iam" || !a.resource.starts_with("role/")) {
+    if sekisho_policy::arn::Arn::parse(arn)
+        .is_none_or(|a| a.service != "iam" || !a.resource.starts_with("role/"))
+    {
         return Err(ApiError::validation(format!(
             "1 validation error detected: Value '{arn}' at 'roleArn' failed to satisfy constraint: Member must be a role ARN"
         )));
@@ -137,7 +139,11 @@ fn iam_arn(scope: &Scope<'_>, kind: &str, path: Option<String>, name: &str) -> S
 
 fn iam_user(scope: &Scope<'_>) -> Result<String, ApiError> {
     let name = required(scope, "UserName")?;
-    let path = scope.input.get("Path").map(str::to_string).or_else(|| scope.iam.user_path(name));
+    let path = scope
+        .input
+        .get("Path")
+        .map(str::to_string)
+        .or_else(|| scope.iam.user_path(name));
     Ok(iam_arn(scope, "user", path, name))
 }
 
@@ -145,20 +151,30 @@ fn iam_user(scope: &Scope<'_>) -> Result<String, ApiError> {
 /// caller's own keys); without it, the resource is the account's users.
 fn iam_user_optional(scope: &Scope<'_>) -> Result<String, ApiError> {
     match scope.input.get("UserName") {
-        Some(name) if !name.is_empty() => Ok(iam_arn(scope, "user", scope.iam.user_path(name), name)),
+        Some(name) if !name.is_empty() => {
+            Ok(iam_arn(scope, "user", scope.iam.user_path(name), name))
+        }
         _ => Ok(format!("arn:aws:iam::{}:user/*", scope.account)),
     }
 }
 
 fn iam_group(scope: &Scope<'_>) -> Result<String, ApiError> {
     let name = required(scope, "GroupName")?;
-    let path = scope.input.get("Path").map(str::to_string).or_else(|| scope.iam.group_path(name));
+    let path = scope
+        .input
+        .get("Path")
+        .map(str::to_string)
+        .or_else(|| scope.iam.group_path(name));
     Ok(iam_arn(scope, "group", path, name))
 }
 
 fn iam_role(scope: &Scope<'_>) -> Result<String, ApiError> {
     let name = required(scope, "RoleName")?;
-    let path = scope.input.get("Path").map(str::to_string).or_else(|| scope.iam.role_path(name));
+    let path = scope
+        .input
+        .get("Path")
+        .map(str::to_string)
+        .or_else(|| scope.iam.role_path(name));
     Ok(iam_arn(scope, "role", path, name))
 }
 
@@ -197,9 +213,11 @@ pub fn model_arn(account: &str, region: &str, model_id: &str) -> String {
 
 /// System-defined inference profiles carry a geography prefix.
 pub fn is_inference_profile_id(model_id: &str) -> bool {
-    ["us.", "eu.", "apac.", "jp.", "au.", "ca.", "global.", "us-gov."]
-        .iter()
-        .any(|p| model_id.starts_with(p))
+    [
+        "us.", "eu.", "apac.", "jp.", "au.", "ca.", "global.", "us-gov.",
+    ]
+    .iter()
+    .any(|p| model_id.starts_with(p))
 }
 
 fn model(scope: &Scope<'_>) -> Result<String, ApiError> {
@@ -242,89 +260,554 @@ macro_rules! rest_op {
 /// Every operation Sekisho serves.
 pub static OPERATIONS: &[Operation] = &[
     // STS
-    query_op!("sts", "sts", "AssumeRole", "sts:AssumeRole", role_arn_param, true),
-    query_op!("sts", "sts", "GetSessionToken", "sts:GetSessionToken", star, true),
-    query_op!("sts", "sts", "GetCallerIdentity", "sts:GetCallerIdentity", star, true),
+    query_op!(
+        "sts",
+        "sts",
+        "AssumeRole",
+        "sts:AssumeRole",
+        role_arn_param,
+        true
+    ),
+    query_op!(
+        "sts",
+        "sts",
+        "GetSessionToken",
+        "sts:GetSessionToken",
+        star,
+        true
+    ),
+    query_op!(
+        "sts",
+        "sts",
+        "GetCallerIdentity",
+        "sts:GetCallerIdentity",
+        star,
+        true
+    ),
     // IAM: users
-    query_op!("iam", "iam", "CreateUser", "iam:CreateUser", iam_user, false),
-    query_op!("iam", "iam", "GetUser", "iam:GetUser", iam_user_optional, true),
+    query_op!(
+        "iam",
+        "iam",
+        "CreateUser",
+        "iam:CreateUser",
+        iam_user,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "GetUser",
+        "iam:GetUser",
+        iam_user_optional,
+        true
+    ),
     query_op!("iam", "iam", "ListUsers", "iam:ListUsers", star, true),
-    query_op!("iam", "iam", "DeleteUser", "iam:DeleteUser", iam_user, false),
+    query_op!(
+        "iam",
+        "iam",
+        "DeleteUser",
+        "iam:DeleteUser",
+        iam_user,
+        false
+    ),
     query_op!("iam", "iam", "TagUser", "iam:TagUser", iam_user, false),
     query_op!("iam", "iam", "UntagUser", "iam:UntagUser", iam_user, false),
-    query_op!("iam", "iam", "ListUserTags", "iam:ListUserTags", iam_user, true),
-    query_op!("iam", "iam", "PutUserPermissionsBoundary", "iam:PutUserPermissionsBoundary", iam_user, false),
-    query_op!("iam", "iam", "DeleteUserPermissionsBoundary", "iam:DeleteUserPermissionsBoundary", iam_user, false),
+    query_op!(
+        "iam",
+        "iam",
+        "ListUserTags",
+        "iam:ListUserTags",
+        iam_user,
+        true
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "PutUserPermissionsBoundary",
+        "iam:PutUserPermissionsBoundary",
+        iam_user,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "DeleteUserPermissionsBoundary",
+        "iam:DeleteUserPermissionsBoundary",
+        iam_user,
+        false
+    ),
     // IAM: groups
-    query_op!("iam", "iam", "CreateGroup", "iam:CreateGroup", iam_group, false),
+    query_op!(
+        "iam",
+        "iam",
+        "CreateGroup",
+        "iam:CreateGroup",
+        iam_group,
+        false
+    ),
     query_op!("iam", "iam", "GetGroup", "iam:GetGroup", iam_group, true),
     query_op!("iam", "iam", "ListGroups", "iam:ListGroups", star, true),
-    query_op!("iam", "iam", "DeleteGroup", "iam:DeleteGroup", iam_group, false),
-    query_op!("iam", "iam", "AddUserToGroup", "iam:AddUserToGroup", iam_group, false),
-    query_op!("iam", "iam", "RemoveUserFromGroup", "iam:RemoveUserFromGroup", iam_group, false),
-    query_op!("iam", "iam", "ListGroupsForUser", "iam:ListGroupsForUser", iam_user, true),
+    query_op!(
+        "iam",
+        "iam",
+        "DeleteGroup",
+        "iam:DeleteGroup",
+        iam_group,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "AddUserToGroup",
+        "iam:AddUserToGroup",
+        iam_group,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "RemoveUserFromGroup",
+        "iam:RemoveUserFromGroup",
+        iam_group,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "ListGroupsForUser",
+        "iam:ListGroupsForUser",
+        iam_user,
+        true
+    ),
     // IAM: roles
-    query_op!("iam", "iam", "CreateRole", "iam:CreateRole", iam_role, false),
+    query_op!(
+        "iam",
+        "iam",
+        "CreateRole",
+        "iam:CreateRole",
+        iam_role,
+        false
+    ),
     query_op!("iam", "iam", "GetRole", "iam:GetRole", iam_role, true),
     query_op!("iam", "iam", "ListRoles", "iam:ListRoles", star, true),
-    query_op!("iam", "iam", "DeleteRole", "iam:DeleteRole", iam_role, false),
-    query_op!("iam", "iam", "UpdateRole", "iam:UpdateRole", iam_role, false),
-    query_op!("iam", "iam", "UpdateAssumeRolePolicy", "iam:UpdateAssumeRolePolicy", iam_role, false),
+    query_op!(
+        "iam",
+        "iam",
+        "DeleteRole",
+        "iam:DeleteRole",
+        iam_role,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "UpdateRole",
+        "iam:UpdateRole",
+        iam_role,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "UpdateAssumeRolePolicy",
+        "iam:UpdateAssumeRolePolicy",
+        iam_role,
+        false
+    ),
     query_op!("iam", "iam", "TagRole", "iam:TagRole", iam_role, false),
     query_op!("iam", "iam", "UntagRole", "iam:UntagRole", iam_role, false),
-    query_op!("iam", "iam", "ListRoleTags", "iam:ListRoleTags", iam_role, true),
-    query_op!("iam", "iam", "PutRolePermissionsBoundary", "iam:PutRolePermissionsBoundary", iam_role, false),
-    query_op!("iam", "iam", "DeleteRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary", iam_role, false),
+    query_op!(
+        "iam",
+        "iam",
+        "ListRoleTags",
+        "iam:ListRoleTags",
+        iam_role,
+        true
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "PutRolePermissionsBoundary",
+        "iam:PutRolePermissionsBoundary",
+        iam_role,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "DeleteRolePermissionsBoundary",
+        "iam:DeleteRolePermissionsBoundary",
+        iam_role,
+        false
+    ),
     // IAM: access keys
-    query_op!("iam", "iam", "CreateAccessKey", "iam:CreateAccessKey", iam_user_optional, false),
-    query_op!("iam", "iam", "ListAccessKeys", "iam:ListAccessKeys", iam_user_optional, true),
-    query_op!("iam", "iam", "UpdateAccessKey", "iam:UpdateAccessKey", iam_user_optional, false),
-    query_op!("iam", "iam", "DeleteAccessKey", "iam:DeleteAccessKey", iam_user_optional, false),
+    query_op!(
+        "iam",
+        "iam",
+        "CreateAccessKey",
+        "iam:CreateAccessKey",
+        iam_user_optional,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "ListAccessKeys",
+        "iam:ListAccessKeys",
+        iam_user_optional,
+        true
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "UpdateAccessKey",
+        "iam:UpdateAccessKey",
+        iam_user_optional,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "DeleteAccessKey",
+        "iam:DeleteAccessKey",
+        iam_user_optional,
+        false
+    ),
     // IAM: managed policies
-    query_op!("iam", "iam", "CreatePolicy", "iam:CreatePolicy", iam_new_policy, false),
-    query_op!("iam", "iam", "GetPolicy", "iam:GetPolicy", iam_policy_arn, true),
+    query_op!(
+        "iam",
+        "iam",
+        "CreatePolicy",
+        "iam:CreatePolicy",
+        iam_new_policy,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "GetPolicy",
+        "iam:GetPolicy",
+        iam_policy_arn,
+        true
+    ),
     query_op!("iam", "iam", "ListPolicies", "iam:ListPolicies", star, true),
-    query_op!("iam", "iam", "DeletePolicy", "iam:DeletePolicy", iam_policy_arn, false),
-    query_op!("iam", "iam", "CreatePolicyVersion", "iam:CreatePolicyVersion", iam_policy_arn, false),
-    query_op!("iam", "iam", "GetPolicyVersion", "iam:GetPolicyVersion", iam_policy_arn, true),
-    query_op!("iam", "iam", "ListPolicyVersions", "iam:ListPolicyVersions", iam_policy_arn, true),
-    query_op!("iam", "iam", "DeletePolicyVersion", "iam:DeletePolicyVersion", iam_policy_arn, false),
-    query_op!("iam", "iam", "SetDefaultPolicyVersion", "iam:SetDefaultPolicyVersion", iam_policy_arn, false),
-    query_op!("iam", "iam", "AttachUserPolicy", "iam:AttachUserPolicy", iam_user, false),
-    query_op!("iam", "iam", "DetachUserPolicy", "iam:DetachUserPolicy", iam_user, false),
-    query_op!("iam", "iam", "ListAttachedUserPolicies", "iam:ListAttachedUserPolicies", iam_user, true),
-    query_op!("iam", "iam", "AttachGroupPolicy", "iam:AttachGroupPolicy", iam_group, false),
-    query_op!("iam", "iam", "DetachGroupPolicy", "iam:DetachGroupPolicy", iam_group, false),
-    query_op!("iam", "iam", "ListAttachedGroupPolicies", "iam:ListAttachedGroupPolicies", iam_group, true),
-    query_op!("iam", "iam", "AttachRolePolicy", "iam:AttachRolePolicy", iam_role, false),
-    query_op!("iam", "iam", "DetachRolePolicy", "iam:DetachRolePolicy", iam_role, false),
-    query_op!("iam", "iam", "ListAttachedRolePolicies", "iam:ListAttachedRolePolicies", iam_role, true),
+    query_op!(
+        "iam",
+        "iam",
+        "DeletePolicy",
+        "iam:DeletePolicy",
+        iam_policy_arn,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "CreatePolicyVersion",
+        "iam:CreatePolicyVersion",
+        iam_policy_arn,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "GetPolicyVersion",
+        "iam:GetPolicyVersion",
+        iam_policy_arn,
+        true
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "ListPolicyVersions",
+        "iam:ListPolicyVersions",
+        iam_policy_arn,
+        true
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "DeletePolicyVersion",
+        "iam:DeletePolicyVersion",
+        iam_policy_arn,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "SetDefaultPolicyVersion",
+        "iam:SetDefaultPolicyVersion",
+        iam_policy_arn,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "AttachUserPolicy",
+        "iam:AttachUserPolicy",
+        iam_user,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "DetachUserPolicy",
+        "iam:DetachUserPolicy",
+        iam_user,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "ListAttachedUserPolicies",
+        "iam:ListAttachedUserPolicies",
+        iam_user,
+        true
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "AttachGroupPolicy",
+        "iam:AttachGroupPolicy",
+        iam_group,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "DetachGroupPolicy",
+        "iam:DetachGroupPolicy",
+        iam_group,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "ListAttachedGroupPolicies",
+        "iam:ListAttachedGroupPolicies",
+        iam_group,
+        true
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "AttachRolePolicy",
+        "iam:AttachRolePolicy",
+        iam_role,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "DetachRolePolicy",
+        "iam:DetachRolePolicy",
+        iam_role,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "ListAttachedRolePolicies",
+        "iam:ListAttachedRolePolicies",
+        iam_role,
+        true
+    ),
     // IAM: inline policies
-    query_op!("iam", "iam", "PutUserPolicy", "iam:PutUserPolicy", iam_user, false),
-    query_op!("iam", "iam", "GetUserPolicy", "iam:GetUserPolicy", iam_user, true),
-    query_op!("iam", "iam", "DeleteUserPolicy", "iam:DeleteUserPolicy", iam_user, false),
-    query_op!("iam", "iam", "ListUserPolicies", "iam:ListUserPolicies", iam_user, true),
-    query_op!("iam", "iam", "PutGroupPolicy", "iam:PutGroupPolicy", iam_group, false),
-    query_op!("iam", "iam", "GetGroupPolicy", "iam:GetGroupPolicy", iam_group, true),
-    query_op!("iam", "iam", "DeleteGroupPolicy", "iam:DeleteGroupPolicy", iam_group, false),
-    query_op!("iam", "iam", "ListGroupPolicies", "iam:ListGroupPolicies", iam_group, true),
-    query_op!("iam", "iam", "PutRolePolicy", "iam:PutRolePolicy", iam_role, false),
-    query_op!("iam", "iam", "GetRolePolicy", "iam:GetRolePolicy", iam_role, true),
-    query_op!("iam", "iam", "DeleteRolePolicy", "iam:DeleteRolePolicy", iam_role, false),
-    query_op!("iam", "iam", "ListRolePolicies", "iam:ListRolePolicies", iam_role, true),
+    query_op!(
+        "iam",
+        "iam",
+        "PutUserPolicy",
+        "iam:PutUserPolicy",
+        iam_user,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "GetUserPolicy",
+        "iam:GetUserPolicy",
+        iam_user,
+        true
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "DeleteUserPolicy",
+        "iam:DeleteUserPolicy",
+        iam_user,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "ListUserPolicies",
+        "iam:ListUserPolicies",
+        iam_user,
+        true
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "PutGroupPolicy",
+        "iam:PutGroupPolicy",
+        iam_group,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "GetGroupPolicy",
+        "iam:GetGroupPolicy",
+        iam_group,
+        true
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "DeleteGroupPolicy",
+        "iam:DeleteGroupPolicy",
+        iam_group,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "ListGroupPolicies",
+        "iam:ListGroupPolicies",
+        iam_group,
+        true
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "PutRolePolicy",
+        "iam:PutRolePolicy",
+        iam_role,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "GetRolePolicy",
+        "iam:GetRolePolicy",
+        iam_role,
+        true
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "DeleteRolePolicy",
+        "iam:DeleteRolePolicy",
+        iam_role,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "ListRolePolicies",
+        "iam:ListRolePolicies",
+        iam_role,
+        true
+    ),
     // IAM: virtual MFA devices
-    query_op!("iam", "iam", "CreateVirtualMFADevice", "iam:CreateVirtualMFADevice", iam_mfa_new, false),
-    query_op!("iam", "iam", "EnableMFADevice", "iam:EnableMFADevice", iam_user, false),
-    query_op!("iam", "iam", "DeactivateMFADevice", "iam:DeactivateMFADevice", iam_user, false),
-    query_op!("iam", "iam", "ListMFADevices", "iam:ListMFADevices", iam_user_optional, true),
-    query_op!("iam", "iam", "ListVirtualMFADevices", "iam:ListVirtualMFADevices", star, true),
-    query_op!("iam", "iam", "DeleteVirtualMFADevice", "iam:DeleteVirtualMFADevice", iam_mfa_serial, false),
+    query_op!(
+        "iam",
+        "iam",
+        "CreateVirtualMFADevice",
+        "iam:CreateVirtualMFADevice",
+        iam_mfa_new,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "EnableMFADevice",
+        "iam:EnableMFADevice",
+        iam_user,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "DeactivateMFADevice",
+        "iam:DeactivateMFADevice",
+        iam_user,
+        false
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "ListMFADevices",
+        "iam:ListMFADevices",
+        iam_user_optional,
+        true
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "ListVirtualMFADevices",
+        "iam:ListVirtualMFADevices",
+        star,
+        true
+    ),
+    query_op!(
+        "iam",
+        "iam",
+        "DeleteVirtualMFADevice",
+        "iam:DeleteVirtualMFADevice",
+        iam_mfa_serial,
+        false
+    ),
     // Bedrock runtime
-    rest_op!("bedrock-runtime", "Converse", "POST", "/model/{modelId}/converse", "bedrock:InvokeModel", model, true, EventCategory::Data),
-    rest_op!("bedrock-runtime", "ConverseStream", "POST", "/model/{modelId}/converse-stream", "bedrock:InvokeModelWithResponseStream", model, true, EventCategory::Data),
-    rest_op!("bedrock-runtime", "InvokeModel", "POST", "/model/{modelId}/invoke", "bedrock:InvokeModel", model, true, EventCategory::Data),
-    rest_op!("bedrock-runtime", "InvokeModelWithResponseStream", "POST", "/model/{modelId}/invoke-with-response-stream", "bedrock:InvokeModelWithResponseStream", model, true, EventCategory::Data),
-    rest_op!("bedrock-runtime", "CountTokens", "POST", "/model/{modelId}/count-tokens", "bedrock:CountTokens", model, true, EventCategory::Data),
+    rest_op!(
+        "bedrock-runtime",
+        "Converse",
+        "POST",
+        "/model/{modelId}/converse",
+        "bedrock:InvokeModel",
+        model,
+        true,
+        EventCategory::Data
+    ),
+    rest_op!(
+        "bedrock-runtime",
+        "ConverseStream",
+        "POST",
+        "/model/{modelId}/converse-stream",
+        "bedrock:InvokeModelWithResponseStream",
+        model,
+        true,
+        EventCategory::Data
+    ),
+    rest_op!(
+        "bedrock-runtime",
+        "InvokeModel",
+        "POST",
+        "/model/{modelId}/invoke",
+        "bedrock:InvokeModel",
+        model,
+        true,
+        EventCategory::Data
+    ),
+    rest_op!(
+        "bedrock-runtime",
+        "InvokeModelWithResponseStream",
+        "POST",
+        "/model/{modelId}/invoke-with-response-stream",
+        "bedrock:InvokeModelWithResponseStream",
+        model,
+        true,
+        EventCategory::Data
+    ),
+    rest_op!(
+        "bedrock-runtime",
+        "CountTokens",
+        "POST",
+        "/model/{modelId}/count-tokens",
+        "bedrock:CountTokens",
+        model,
+        true,
+        EventCategory::Data
+    ),
 ];
 
 /// Indexes over [`OPERATIONS`], built once.
@@ -356,7 +839,8 @@ impl Registry {
                     registry.target.insert((op.signing_name, target), op);
                 }
                 Selector::Rest(method, path) => {
-                    let method = Method::from_bytes(method.as_bytes()).expect("registry methods are valid");
+                    let method =
+                        Method::from_bytes(method.as_bytes()).expect("registry methods are valid");
                     registry
                         .rest
                         .entry(op.signing_name)
@@ -430,20 +914,33 @@ mod tests {
     #[test]
     fn registry_indexes_every_operation() {
         let r = Registry::get();
-        assert_eq!(r.query("sts", "AssumeRole").unwrap().action, "sts:AssumeRole");
+        assert_eq!(
+            r.query("sts", "AssumeRole").unwrap().action,
+            "sts:AssumeRole"
+        );
         assert!(r.query("iam", "AssumeRole").is_none());
         let routes = r.rest("bedrock").unwrap();
         let m = routes
-            .route(&Method::POST, "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse", None)
+            .route(
+                &Method::POST,
+                "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse",
+                None,
+            )
             .unwrap();
         assert_eq!(m.value.name, "Converse");
-        assert_eq!(m.label("modelId"), Some("anthropic.claude-3-haiku-20240307-v1:0"));
+        assert_eq!(
+            m.label("modelId"),
+            Some("anthropic.claude-3-haiku-20240307-v1:0")
+        );
     }
 
     #[test]
     fn resources_are_built_as_aws_does() {
         let input = Input::Rest {
-            labels: vec![("modelId".into(), "us.anthropic.claude-3-haiku-20240307-v1:0".into())],
+            labels: vec![(
+                "modelId".into(),
+                "us.anthropic.claude-3-haiku-20240307-v1:0".into(),
+            )],
             query: QueryString::parse("", &Default::default()).unwrap(),
         };
         let scope = Scope {

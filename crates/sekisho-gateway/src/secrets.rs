@@ -12,6 +12,12 @@ use sekisho_identity::keys::SecretString;
 const VERSION: u8 = 1;
 const AAD: &[u8] = b"sekisho-secret-v1";
 
+/// A secret could not be sealed (no randomness) or opened (not sealed by
+/// this key, or changed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the sealed secret cannot be used")]
+pub struct SealError;
+
 /// Seals and opens secrets.
 pub struct SecretBox {
     key: LessSafeKey,
@@ -25,20 +31,25 @@ impl std::fmt::Debug for SecretBox {
 
 impl SecretBox {
     pub fn new(key: &[u8; 32]) -> SecretBox {
-        let unbound = UnboundKey::new(&AES_256_GCM, key).expect("a 32-byte key is valid for AES-256-GCM");
+        let unbound =
+            UnboundKey::new(&AES_256_GCM, key).expect("a 32-byte key is valid for AES-256-GCM");
         SecretBox {
             key: LessSafeKey::new(unbound),
         }
     }
 
     /// Seals `plaintext` with a fresh random nonce.
-    pub fn seal(&self, plaintext: &[u8]) -> Result<SealedSecret, ()> {
+    pub fn seal(&self, plaintext: &[u8]) -> Result<SealedSecret, SealError> {
         let mut nonce = [0u8; NONCE_LEN];
-        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| ())?;
+        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| SealError)?;
         let mut buffer = plaintext.to_vec();
         self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(AAD), &mut buffer)
-            .map_err(|_| ())?;
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(AAD),
+                &mut buffer,
+            )
+            .map_err(|_| SealError)?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + buffer.len());
         out.push(VERSION);
         out.extend_from_slice(&nonce);
@@ -48,18 +59,19 @@ impl SecretBox {
 
     /// Opens a sealed secret; `Err` when it was not sealed by this key or
     /// was changed.
-    pub fn open(&self, sealed: &SealedSecret) -> Result<SecretString, ()> {
+    pub fn open(&self, sealed: &SealedSecret) -> Result<SecretString, SealError> {
         let bytes = sealed.as_bytes();
         if bytes.len() < 1 + NONCE_LEN || bytes[0] != VERSION {
-            return Err(());
+            return Err(SealError);
         }
-        let nonce = Nonce::try_assume_unique_for_key(&bytes[1..1 + NONCE_LEN]).map_err(|_| ())?;
+        let nonce =
+            Nonce::try_assume_unique_for_key(&bytes[1..1 + NONCE_LEN]).map_err(|_| SealError)?;
         let mut buffer = bytes[1 + NONCE_LEN..].to_vec();
         let plain = self
             .key
             .open_in_place(nonce, Aad::from(AAD), &mut buffer)
-            .map_err(|_| ())?;
-        let text = String::from_utf8(plain.to_vec()).map_err(|_| ())?;
+            .map_err(|_| SealError)?;
+        let text = String::from_utf8(plain.to_vec()).map_err(|_| SealError)?;
         Ok(SecretString::new(text))
     }
 }

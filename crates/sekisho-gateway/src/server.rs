@@ -36,7 +36,9 @@ pub type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, std::io::Error
 /// Turns bytes into a response body.
 pub fn full(bytes: impl Into<Bytes>) -> Body {
     use http_body_util::BodyExt as _;
-    Full::new(bytes.into()).map_err(|never| match never {}).boxed_unsync()
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 /// The request handler a listener serves.
@@ -55,17 +57,27 @@ pub struct ListenerStats {
     pub failed_handshakes: std::sync::atomic::AtomicU64,
 }
 
+/// Connection-level limits of a listener.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnLimits {
+    pub handshake_timeout: Duration,
+    pub max_header_bytes: usize,
+}
+
 /// Serves one listener until the task is dropped.
 pub async fn serve<S: Service>(
     index: usize,
     config: ListenerConfig,
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
-    handshake_timeout: Duration,
-    max_header_bytes: usize,
+    limits: ConnLimits,
     service: Arc<S>,
     stats: Arc<ListenerStats>,
 ) {
+    let ConnLimits {
+        handshake_timeout,
+        max_header_bytes,
+    } = limits;
     let acceptor = TlsAcceptor::from(tls);
     let config = Arc::new(config);
     loop {
@@ -124,7 +136,9 @@ pub async fn serve<S: Service>(
             });
             let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             builder.http1().max_buf_size(max_header_bytes.max(8192));
-            builder.http2().max_header_list_size(u32::try_from(max_header_bytes).unwrap_or(u32::MAX));
+            builder
+                .http2()
+                .max_header_list_size(u32::try_from(max_header_bytes).unwrap_or(u32::MAX));
             // Errors here are client disconnects and protocol violations:
             // nothing to answer, nothing to log at warning level.
             if let Err(e) = builder.serve_connection(TokioIo::new(tls), svc).await {

@@ -52,16 +52,22 @@ impl Running {
 }
 
 fn read_key(path: &Path) -> Result<[u8; 32], String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let bytes = hex::decode(text.trim()).map_err(|_| format!("{} is damaged (not hex)", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes =
+        hex::decode(text.trim()).map_err(|_| format!("{} is damaged (not hex)", path.display()))?;
     bytes
         .try_into()
         .map_err(|_| format!("{} is damaged (not a 32-byte key)", path.display()))
 }
 
 fn load_policy(path: &Path) -> Result<Policy, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the policy file {}: {e}", path.display()))?;
-    let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("cannot read the policy file {}: {e}", path.display()))?;
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     Policy::parse(&bytes)
         .map(|p| p.named(name))
         .map_err(|e| format!("{}: {e}", path.display()))
@@ -69,31 +75,48 @@ fn load_policy(path: &Path) -> Result<Policy, String> {
 
 /// Starts everything; returns once every listener is bound.
 pub async fn start(config: Config) -> Result<Running, String> {
-    let mut tls_names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    let mut tls_names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
     for l in &config.listeners {
         let ip = l.bind.ip();
         if !ip.is_unspecified() && !tls_names.contains(&ip.to_string()) {
             tls_names.push(ip.to_string());
         }
     }
-    let data_dir = datadir::open_or_create(&config.data_dir, config.account_id.as_deref(), &tls_names)?;
+    let data_dir =
+        datadir::open_or_create(&config.data_dir, config.account_id.as_deref(), &tls_names)?;
     let account = data_dir.account_id.clone();
 
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&data_dir.database()).map_err(|e| e.to_string())?);
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&data_dir.database()).map_err(|e| e.to_string())?);
     let tokens = TokenKeyRing::new(TokenKey::from_bytes(read_key(&data_dir.token_key())?), []);
     let secrets = SecretBox::new(&read_key(&data_dir.secrets_key())?);
 
-    let mut iam = IamState::load(&account, |collection, prefix| store.list(collection, prefix))
-        .map_err(|e| format!("the IAM data in {} cannot be loaded: {e}", data_dir.database().display()))?;
+    let mut iam = IamState::load(&account, |collection, prefix| {
+        store.list(collection, prefix)
+    })
+    .map_err(|e| {
+        format!(
+            "the IAM data in {} cannot be loaded: {e}",
+            data_dir.database().display()
+        )
+    })?;
 
     // First start: an administrator with full rights and one access key.
     let mut admin_key_id = None;
     if iam.get_user(ADMIN_USER).is_err() {
         let now = time::OffsetDateTime::now_utc();
-        let (key_id, secret) =
-            generate_access_key(AccessKeyKind::LongTerm).map_err(|_| "the system random generator failed".to_string())?;
-        let sealed = secrets.seal(secret.expose().as_bytes()).map_err(|()| "cannot seal the admin secret".to_string())?;
-        let e = |e: sekisho_identity::iam::IamError| format!("cannot create the admin user: {}", e.message);
+        let (key_id, secret) = generate_access_key(AccessKeyKind::LongTerm)
+            .map_err(|_| "the system random generator failed".to_string())?;
+        let sealed = secrets
+            .seal(secret.expose().as_bytes())
+            .map_err(|_| "cannot seal the admin secret".to_string())?;
+        let e = |e: sekisho_identity::iam::IamError| {
+            format!("cannot create the admin user: {}", e.message)
+        };
         iam.create_user(
             CreateUserRequest {
                 user_name: ADMIN_USER.into(),
@@ -104,8 +127,10 @@ pub async fn start(config: Config) -> Result<Running, String> {
             now,
         )
         .map_err(e)?;
-        iam.attach_user_policy(ADMIN_USER, "arn:aws:iam::aws:policy/AdministratorAccess").map_err(e)?;
-        iam.create_access_key(ADMIN_USER, key_id.clone(), sealed, now).map_err(e)?;
+        iam.attach_user_policy(ADMIN_USER, "arn:aws:iam::aws:policy/AdministratorAccess")
+            .map_err(e)?;
+        iam.create_access_key(ADMIN_USER, key_id.clone(), sealed, now)
+            .map_err(e)?;
         // Credentials first: a crash between the two leaves a key nobody
         // knows (harmless) rather than a file naming a key that is not there.
         write_aws_files(&data_dir, &config, &key_id, secret.expose())?;
@@ -117,12 +142,20 @@ pub async fn start(config: Config) -> Result<Running, String> {
     if let Some(org) = &config.organization {
         organization.id = org.id.clone();
         for level in &org.levels {
-            organization
-                .scps
-                .push(level.scps.iter().map(|p| load_policy(p)).collect::<Result<_, _>>()?);
-            organization
-                .rcps
-                .push(level.rcps.iter().map(|p| load_policy(p)).collect::<Result<_, _>>()?);
+            organization.scps.push(
+                level
+                    .scps
+                    .iter()
+                    .map(|p| load_policy(p))
+                    .collect::<Result<_, _>>()?,
+            );
+            organization.rcps.push(
+                level
+                    .rcps
+                    .iter()
+                    .map(|p| load_policy(p))
+                    .collect::<Result<_, _>>()?,
+            );
         }
         // A level without RCPs imposes none (AWS attaches RCPFullAWSAccess).
         if organization.rcps.iter().all(Vec::is_empty) {
@@ -153,7 +186,11 @@ pub async fn start(config: Config) -> Result<Running, String> {
         );
     }
     let limits = &config.limits;
-    let limiter = Limiter::new(limits.requests_per_second, limits.burst, limits.max_concurrent_per_principal);
+    let limiter = Limiter::new(
+        limits.requests_per_second,
+        limits.burst,
+        limits.max_concurrent_per_principal,
+    );
 
     // Bind every listener before serving any, so a port in use is reported
     // before anything runs.
@@ -197,8 +234,10 @@ pub async fn start(config: Config) -> Result<Running, String> {
             config.listeners[i].clone(),
             listener,
             tls,
-            handshake,
-            config.limits.max_header_bytes,
+            server::ConnLimits {
+                handshake_timeout: handshake,
+                max_header_bytes: config.limits.max_header_bytes,
+            },
             gateway.clone(),
             s,
         ));
@@ -215,12 +254,20 @@ pub async fn start(config: Config) -> Result<Running, String> {
 
 /// Writes `.sekisho/credentials` (0600) and `.sekisho/config` in the AWS
 /// shared formats, profile `sekisho`.
-pub fn write_aws_files(data_dir: &DataDir, config: &Config, key_id: &str, secret: &str) -> Result<(), String> {
-    let credentials = format!("[{PROFILE}]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n");
+pub fn write_aws_files(
+    data_dir: &DataDir,
+    config: &Config,
+    key_id: &str,
+    secret: &str,
+) -> Result<(), String> {
+    let credentials =
+        format!("[{PROFILE}]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n");
     datadir::write_file(&data_dir.credentials(), credentials.as_bytes(), true)?;
     let first = config.listeners.first().map(|l| l.bind);
     let endpoint = match first {
-        Some(addr) if addr.ip().is_unspecified() || addr.ip().is_loopback() => format!("https://localhost:{}", addr.port()),
+        Some(addr) if addr.ip().is_unspecified() || addr.ip().is_loopback() => {
+            format!("https://localhost:{}", addr.port())
+        }
         Some(addr) => format!("https://{addr}"),
         None => "https://localhost:8443".to_string(),
     };

@@ -6,7 +6,10 @@ use std::io::BufReader;
 use std::path::Path;
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// A generated CA and a server certificate it signed, as PEM.
@@ -28,7 +31,11 @@ pub fn generate_pki(names: &[String]) -> Result<GeneratedPki, String> {
     dn.push(DnType::OrganizationName, "Sekisho");
     ca_params.distinguished_name = dn;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let now = time::OffsetDateTime::now_utc();
     ca_params.not_before = now - time::Duration::days(1);
     ca_params.not_after = now + time::Duration::days(3650);
@@ -53,12 +60,16 @@ pub fn generate_pki(names: &[String]) -> Result<GeneratedPki, String> {
 }
 
 /// Reads a PEM certificate chain and private key.
-pub fn load_pem(cert: &Path, key: &Path) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+pub fn load_pem(
+    cert: &Path,
+    key: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
     let cert_bytes = read(cert)?;
-    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut BufReader::new(cert_bytes.as_slice()))
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("{} is not a PEM certificate chain: {e}", cert.display()))?;
+    let certs: Vec<CertificateDer<'static>> =
+        rustls_pemfile::certs(&mut BufReader::new(cert_bytes.as_slice()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("{} is not a PEM certificate chain: {e}", cert.display()))?;
     if certs.is_empty() {
         return Err(format!("{} holds no certificate", cert.display()));
     }

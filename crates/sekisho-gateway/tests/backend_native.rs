@@ -589,3 +589,20 @@ fn a_stream_cut_short_still_closes_its_chunks() {
     );
     assert_eq!(chunks[3]["usage"]["output_tokens"], 2);
 }
+
+#[test]
+fn anthropic_streams_always_open_with_message_start() {
+    let mut encoder = NativeStreamEncoder::new(NativeFormat::Anthropic, "m", 1);
+    let first = encoder.push(&ChatEvent::ContentDelta {
+        index: 0,
+        text: "x".into(),
+    });
+    assert_eq!(parse(&first[0])["type"], "message_start");
+    let mut encoder = NativeStreamEncoder::new(NativeFormat::Sekisho, "m", 1);
+    let types: Vec<String> = encoder
+        .finish()
+        .iter()
+        .map(|c| parse(c)["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(types, ["message_start", "message_delta", "message_stop"]);
+}

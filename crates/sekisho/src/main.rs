@@ -10,7 +10,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "sekisho", version, about = "Sekisho (関所): a self-hosted security gateway for generative-AI applications")]
+#[command(
+    name = "sekisho",
+    version,
+    about = "Sekisho (関所): a self-hosted security gateway for generative-AI applications"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

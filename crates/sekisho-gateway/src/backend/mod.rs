@@ -147,7 +147,10 @@ pub trait Backend: Send + Sync {
     fn converse(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatResponse, BackendError>>;
 
     /// Generates an answer as a stream of events.
-    fn converse_stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatStream, BackendError>>;
+    fn converse_stream(
+        &self,
+        request: ChatRequest,
+    ) -> BoxFuture<'_, Result<ChatStream, BackendError>>;
 
     /// Counts the input tokens of a request the way this backend's model
     /// would (an estimate where the backend cannot say).

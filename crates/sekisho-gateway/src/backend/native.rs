@@ -1252,27 +1252,12 @@ impl NativeStreamEncoder {
             return out;
         }
         let anthropic = matches!(self.format, NativeFormat::Anthropic | NativeFormat::Sekisho);
+        if anthropic {
+            self.message_start(&mut out);
+        }
         match event {
-            ChatEvent::MessageStart { .. } => {
-                if anthropic && !self.sent_any {
-                    self.emit(
-                        &mut out,
-                        json!({
-                            "type": "message_start",
-                            "message": {
-                                "id": anthropic::message_id(),
-                                "type": "message",
-                                "role": "assistant",
-                                "model": self.model_id,
-                                "content": [],
-                                "stop_reason": null,
-                                "stop_sequence": null,
-                                "usage": {"input_tokens": self.input_tokens, "output_tokens": 0},
-                            }
-                        }),
-                    );
-                }
-            }
+            // Anthropic's message_start is sent above, before any first chunk.
+            ChatEvent::MessageStart { .. } => {}
             ChatEvent::ContentDelta { index, text } => {
                 self.first_byte
                     .get_or_insert_with(|| self.started.elapsed());
@@ -1352,6 +1337,9 @@ impl NativeStreamEncoder {
     pub fn finish(&mut self) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         if !self.finished {
+            if matches!(self.format, NativeFormat::Anthropic | NativeFormat::Sekisho) {
+                self.message_start(&mut out);
+            }
             let usage = Usage {
                 input_tokens: self.input_tokens,
                 output_tokens: self.output_estimate,
@@ -1359,6 +1347,27 @@ impl NativeStreamEncoder {
             self.close(usage, self.started.elapsed(), &mut out);
         }
         out
+    }
+
+    /// Anthropic's `message_start`, once, before anything else.
+    fn message_start(&mut self, out: &mut Vec<Vec<u8>>) {
+        if self.sent_any {
+            return;
+        }
+        let chunk = json!({
+            "type": "message_start",
+            "message": {
+                "id": anthropic::message_id(),
+                "type": "message",
+                "role": "assistant",
+                "model": self.model_id,
+                "content": [],
+                "stop_reason": null,
+                "stop_sequence": null,
+                "usage": {"input_tokens": self.input_tokens, "output_tokens": 0},
+            }
+        });
+        self.emit(out, chunk);
     }
 
     fn emit(&mut self, out: &mut Vec<Vec<u8>>, chunk: Value) {

@@ -28,7 +28,9 @@ pub fn model_id_of(input: &Input) -> Result<String, ApiError> {
         .filter(|s| !s.is_empty())
         .ok_or_else(|| crate::protocol::missing("modelId"))?;
     if raw.len() > 2048 || raw.contains(['/', '\\']) && !raw.starts_with("arn:") {
-        return Err(ApiError::validation("The provided model identifier is invalid."));
+        return Err(ApiError::validation(
+            "The provided model identifier is invalid.",
+        ));
     }
     if raw.starts_with("arn:") {
         let arn = sekisho_policy::arn::Arn::parse(raw)
@@ -40,12 +42,16 @@ pub fn model_id_of(input: &Input) -> Result<String, ApiError> {
             .or_else(|| arn.resource.strip_prefix("inference-profile/"))
             .ok_or_else(|| ApiError::validation("The provided model identifier is invalid."))?;
         if id.is_empty() || id.contains('/') {
-            return Err(ApiError::validation("The provided model identifier is invalid."));
+            return Err(ApiError::validation(
+                "The provided model identifier is invalid.",
+            ));
         }
         return Ok(id.to_string());
     }
     if raw == "." || raw == ".." || raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(ApiError::validation("The provided model identifier is invalid."));
+        return Err(ApiError::validation(
+            "The provided model identifier is invalid.",
+        ));
     }
     Ok(raw.to_string())
 }
@@ -64,7 +70,10 @@ pub fn condition_keys(
         "Converse" | "ConverseStream" => serde_json::from_slice::<Value>(body).ok().and_then(|v| {
             let g = v.get("guardrailConfig")?;
             let id = g.get("guardrailIdentifier")?.as_str()?.to_string();
-            let version = g.get("guardrailVersion").and_then(Value::as_str).map(str::to_string);
+            let version = g
+                .get("guardrailVersion")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             Some((id, version))
         }),
         "InvokeModel" | "InvokeModelWithResponseStream" => {
@@ -87,7 +96,9 @@ pub fn condition_keys(
             format!("arn:aws:bedrock:{region}:{account}:guardrail/{id}")
         };
         let value = match version {
-            Some(v) if !v.is_empty() && !arn.rsplit('/').next().unwrap_or("").contains(':') => format!("{arn}:{v}"),
+            Some(v) if !v.is_empty() && !arn.rsplit('/').next().unwrap_or("").contains(':') => {
+                format!("{arn}:{v}")
+            }
             _ => arn,
         };
         context.insert("bedrock:GuardrailIdentifier", value);
@@ -96,21 +107,35 @@ pub fn condition_keys(
 
 /// The backend and upstream model name for a model in a region; a model
 /// that is not available in the region is refused (data residency).
-fn route(gateway: &Gateway, model_id: &str, region: &str) -> Result<(Arc<dyn Backend>, String), ApiError> {
+fn route(
+    gateway: &Gateway,
+    model_id: &str,
+    region: &str,
+) -> Result<(Arc<dyn Backend>, String), ApiError> {
     let Some(entry) = gateway.config.model(model_id, region) else {
         if gateway.config.model_known(model_id) {
             return Err(ApiError::validation(format!(
                 "The model {model_id} is not available in region {region}; the request was refused to keep data in the regions configured for it"
             )));
         }
-        return Err(ApiError::validation("The provided model identifier is invalid."));
+        return Err(ApiError::validation(
+            "The provided model identifier is invalid.",
+        ));
     };
     let backend = gateway
         .backends
         .get(&entry.backend)
         .cloned()
-        .ok_or_else(|| ApiError::new(ErrorKind::ServiceUnavailable, "The model's backend is not running"))?;
-    let upstream = entry.upstream_model.clone().unwrap_or_else(|| model_id.to_string());
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::ServiceUnavailable,
+                "The model's backend is not running",
+            )
+        })?;
+    let upstream = entry
+        .upstream_model
+        .clone()
+        .unwrap_or_else(|| model_id.to_string());
     Ok((backend, upstream))
 }
 
@@ -119,7 +144,9 @@ fn route(gateway: &Gateway, model_id: &str, region: &str) -> Result<(Arc<dyn Bac
 fn refuse_guardrail(call: &Call) -> Result<(), ApiError> {
     if let Some(id) = call.context.get("bedrock:GuardrailIdentifier") {
         let id = id.values().first().cloned().unwrap_or_default();
-        return Err(ApiError::not_found(format!("The guardrail {id} was not found")));
+        return Err(ApiError::not_found(format!(
+            "The guardrail {id} was not found"
+        )));
     }
     Ok(())
 }
@@ -141,16 +168,24 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
     match call.op.name {
         "Converse" => {
             let request = converse_request(&call.body, &upstream)?;
-            let response = backend.converse(request).await.map_err(|e| backend_error(&e))?;
+            let response = backend
+                .converse(request)
+                .await
+                .map_err(|e| backend_error(&e))?;
             Ok(Reply::Json(converse_response(&response)))
         }
         "ConverseStream" => {
             let request = converse_request(&call.body, &upstream)?;
-            let stream = backend.converse_stream(request).await.map_err(|e| backend_error(&e))?;
+            let stream = backend
+                .converse_stream(request)
+                .await
+                .map_err(|e| backend_error(&e))?;
             let frames = stream.map(|item| {
                 Ok::<_, std::io::Error>(hyper::body::Frame::data(match item {
                     Ok(event) => eventstream::encode_converse_event(&event),
-                    Err(e) => eventstream::encode_backend_error(StreamOperation::ConverseStream, &e),
+                    Err(e) => {
+                        eventstream::encode_backend_error(StreamOperation::ConverseStream, &e)
+                    }
                 }))
             });
             Ok(Reply::Stream {
@@ -161,16 +196,30 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
         "InvokeModel" => {
             check_json_content_type(&call.headers)?;
             let format = NativeFormat::for_model(&model_id).map_err(|e| backend_error(&e))?;
-            let request = format.decode_request(&call.body, &upstream).map_err(|e| backend_error(&e))?;
+            let request = format
+                .decode_request(&call.body, &upstream)
+                .map_err(|e| backend_error(&e))?;
             let started = Instant::now();
-            let response = backend.converse(request).await.map_err(|e| backend_error(&e))?;
+            let response = backend
+                .converse(request)
+                .await
+                .map_err(|e| backend_error(&e))?;
             let body = format.encode_response(&model_id, &response);
             Ok(Reply::Raw {
                 content_type: "application/json".into(),
                 headers: vec![
-                    ("x-amzn-bedrock-input-token-count", response.usage.input_tokens.to_string()),
-                    ("x-amzn-bedrock-output-token-count", response.usage.output_tokens.to_string()),
-                    ("x-amzn-bedrock-invocation-latency", started.elapsed().as_millis().to_string()),
+                    (
+                        "x-amzn-bedrock-input-token-count",
+                        response.usage.input_tokens.to_string(),
+                    ),
+                    (
+                        "x-amzn-bedrock-output-token-count",
+                        response.usage.output_tokens.to_string(),
+                    ),
+                    (
+                        "x-amzn-bedrock-invocation-latency",
+                        started.elapsed().as_millis().to_string(),
+                    ),
                 ],
                 body: Bytes::from(body),
             })
@@ -178,9 +227,14 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
         "InvokeModelWithResponseStream" => {
             check_json_content_type(&call.headers)?;
             let format = NativeFormat::for_model(&model_id).map_err(|e| backend_error(&e))?;
-            let request = format.decode_request(&call.body, &upstream).map_err(|e| backend_error(&e))?;
+            let request = format
+                .decode_request(&call.body, &upstream)
+                .map_err(|e| backend_error(&e))?;
             let input_tokens = backend.count_tokens(&request);
-            let stream = backend.converse_stream(request).await.map_err(|e| backend_error(&e))?;
+            let stream = backend
+                .converse_stream(request)
+                .await
+                .map_err(|e| backend_error(&e))?;
             struct State {
                 stream: crate::backend::ChatStream,
                 encoder: NativeStreamEncoder,
@@ -201,7 +255,10 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
                     Some(Ok(event)) => chunks(&mut st.encoder.push(&event)),
                     Some(Err(e)) => {
                         st.done = true;
-                        eventstream::encode_backend_error(StreamOperation::InvokeModelWithResponseStream, &e)
+                        eventstream::encode_backend_error(
+                            StreamOperation::InvokeModelWithResponseStream,
+                            &e,
+                        )
                     }
                     None => {
                         st.done = true;
@@ -217,9 +274,14 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
         }
         "CountTokens" => {
             let request = count_tokens_request(&call.body, &model_id, &upstream)?;
-            Ok(Reply::Json(json!({ "inputTokens": backend.count_tokens(&request) })))
+            Ok(Reply::Json(
+                json!({ "inputTokens": backend.count_tokens(&request) }),
+            ))
         }
-        other => Err(ApiError::new(ErrorKind::UnknownOperation, format!("{other} is not a Bedrock runtime operation here"))),
+        other => Err(ApiError::new(
+            ErrorKind::UnknownOperation,
+            format!("{other} is not a Bedrock runtime operation here"),
+        )),
     }
 }
 
@@ -228,7 +290,10 @@ fn chunks(list: &mut Vec<Vec<u8>>) -> Bytes {
     for chunk in list.drain(..) {
         match eventstream::encode_chunk(&chunk) {
             Ok(frame) => out.extend_from_slice(&frame),
-            Err(e) => out.extend_from_slice(&eventstream::encode_api_error(StreamOperation::InvokeModelWithResponseStream, &e)),
+            Err(e) => out.extend_from_slice(&eventstream::encode_api_error(
+                StreamOperation::InvokeModelWithResponseStream,
+                &e,
+            )),
         }
     }
     Bytes::from(out)
@@ -249,7 +314,9 @@ fn check_json_content_type(headers: &http::HeaderMap) -> Result<(), ApiError> {
 
 fn object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     if body.is_empty() {
-        return Err(ApiError::validation("The request body is empty; a JSON object is expected"));
+        return Err(ApiError::validation(
+            "The request body is empty; a JSON object is expected",
+        ));
     }
     let limits = crate::protocol::json::JsonLimits::default();
     crate::protocol::json::parse_object(body, &limits).map_err(|e| e.into_rest_json_error())
@@ -261,15 +328,21 @@ fn text_blocks(value: &Value, path: &str) -> Result<Vec<ContentBlock>, ApiError>
         .ok_or_else(|| ApiError::validation(format!("{path} must be a list of content blocks")))?;
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let obj = item
-            .as_object()
-            .ok_or_else(|| ApiError::validation(format!("{path}.{i} must be a content block object")))?;
+        let obj = item.as_object().ok_or_else(|| {
+            ApiError::validation(format!("{path}.{i} must be a content block object"))
+        })?;
         if obj.len() != 1 {
-            return Err(ApiError::validation(format!("{path}.{i} must set exactly one member")));
+            return Err(ApiError::validation(format!(
+                "{path}.{i} must set exactly one member"
+            )));
         }
         match obj.get("text") {
             Some(Value::String(t)) => out.push(ContentBlock::Text(t.clone())),
-            Some(_) => return Err(ApiError::validation(format!("{path}.{i}.text must be a string"))),
+            Some(_) => {
+                return Err(ApiError::validation(format!(
+                    "{path}.{i}.text must be a string"
+                )));
+            }
             None => out.push(ContentBlock::Other(item.clone())),
         }
     }
@@ -279,12 +352,16 @@ fn text_blocks(value: &Value, path: &str) -> Result<Vec<ContentBlock>, ApiError>
 /// A Converse request body → the internal request.
 pub fn converse_request(body: &[u8], upstream: &str) -> Result<ChatRequest, ApiError> {
     let obj = object(body)?;
-    let messages_value = obj.get("messages").ok_or_else(|| crate::protocol::missing("messages"))?;
+    let messages_value = obj
+        .get("messages")
+        .ok_or_else(|| crate::protocol::missing("messages"))?;
     let list = messages_value
         .as_array()
         .ok_or_else(|| ApiError::validation("messages must be a list"))?;
     if list.is_empty() {
-        return Err(ApiError::validation("messages must hold at least one message"));
+        return Err(ApiError::validation(
+            "messages must hold at least one message",
+        ));
     }
     let mut messages = Vec::with_capacity(list.len());
     for (i, m) in list.iter().enumerate() {
@@ -298,16 +375,21 @@ pub fn converse_request(body: &[u8], upstream: &str) -> Result<ChatRequest, ApiE
             }
         };
         let content = text_blocks(
-            m.get("content").ok_or_else(|| crate::protocol::missing(&format!("messages.{i}.content")))?,
+            m.get("content")
+                .ok_or_else(|| crate::protocol::missing(&format!("messages.{i}.content")))?,
             &format!("messages.{i}.content"),
         )?;
         if content.is_empty() {
-            return Err(ApiError::validation(format!("messages.{i}.content must not be empty")));
+            return Err(ApiError::validation(format!(
+                "messages.{i}.content must not be empty"
+            )));
         }
         messages.push(Message { role, content });
     }
     if messages[0].role != Role::User {
-        return Err(ApiError::validation("A conversation must start with a user message."));
+        return Err(ApiError::validation(
+            "A conversation must start with a user message.",
+        ));
     }
     let mut system = Vec::new();
     if let Some(sys) = obj.get("system") {
@@ -326,27 +408,39 @@ pub fn converse_request(body: &[u8], upstream: &str) -> Result<ChatRequest, ApiE
             let n = v
                 .as_u64()
                 .filter(|n| *n >= 1 && *n <= 1_000_000)
-                .ok_or_else(|| ApiError::validation("inferenceConfig.maxTokens must be a positive integer"))?;
+                .ok_or_else(|| {
+                    ApiError::validation("inferenceConfig.maxTokens must be a positive integer")
+                })?;
             inference.max_tokens = Some(n as u32);
         }
-        for (name, slot) in [("temperature", &mut inference.temperature), ("topP", &mut inference.top_p)] {
+        for (name, slot) in [
+            ("temperature", &mut inference.temperature),
+            ("topP", &mut inference.top_p),
+        ] {
             if let Some(v) = cfg.get(name) {
                 let f = v
                     .as_f64()
                     .filter(|f| (0.0..=1.0).contains(f))
-                    .ok_or_else(|| ApiError::validation(format!("inferenceConfig.{name} must be between 0 and 1")))?;
+                    .ok_or_else(|| {
+                        ApiError::validation(format!(
+                            "inferenceConfig.{name} must be between 0 and 1"
+                        ))
+                    })?;
                 *slot = Some(f as f32);
             }
         }
         if let Some(v) = cfg.get("stopSequences") {
-            let list = v
-                .as_array()
-                .filter(|l| l.len() <= 2500)
-                .ok_or_else(|| ApiError::validation("inferenceConfig.stopSequences must be a list of strings"))?;
+            let list = v.as_array().filter(|l| l.len() <= 2500).ok_or_else(|| {
+                ApiError::validation("inferenceConfig.stopSequences must be a list of strings")
+            })?;
             for s in list {
                 inference.stop_sequences.push(
                     s.as_str()
-                        .ok_or_else(|| ApiError::validation("inferenceConfig.stopSequences must be a list of strings"))?
+                        .ok_or_else(|| {
+                            ApiError::validation(
+                                "inferenceConfig.stopSequences must be a list of strings",
+                            )
+                        })?
                         .to_string(),
                 );
             }
@@ -380,7 +474,11 @@ pub fn converse_response(response: &ChatResponse) -> Value {
     })
 }
 
-fn count_tokens_request(body: &[u8], model_id: &str, upstream: &str) -> Result<ChatRequest, ApiError> {
+fn count_tokens_request(
+    body: &[u8],
+    model_id: &str,
+    upstream: &str,
+) -> Result<ChatRequest, ApiError> {
     let obj = object(body)?;
     let input = obj
         .get("input")
@@ -396,9 +494,13 @@ fn count_tokens_request(body: &[u8], model_id: &str, upstream: &str) -> Result<C
             .and_then(Value::as_str)
             .ok_or_else(|| crate::protocol::missing("input.invokeModel.body"))?;
         let format = NativeFormat::for_model(model_id).map_err(|e| backend_error(&e))?;
-        return format.decode_request(body.as_bytes(), upstream).map_err(|e| backend_error(&e));
+        return format
+            .decode_request(body.as_bytes(), upstream)
+            .map_err(|e| backend_error(&e));
     }
-    Err(ApiError::validation("input must set 'converse' or 'invokeModel'"))
+    Err(ApiError::validation(
+        "input must set 'converse' or 'invokeModel'",
+    ))
 }
 
 /// The resource ARN of a model call (for tests and audit).

@@ -11,8 +11,8 @@ use bytes::Bytes;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorKind};
-use crate::protocol::xml::XmlWriter;
 use crate::gateway::Gateway;
+use crate::protocol::xml::XmlWriter;
 use crate::registry::{Input, Operation};
 use crate::server::{Body, ConnInfo};
 
@@ -45,7 +45,10 @@ pub enum Reply {
         body: Bytes,
     },
     /// A streamed body (event streams).
-    Stream { content_type: &'static str, body: Body },
+    Stream {
+        content_type: &'static str,
+        body: Body,
+    },
 }
 
 /// Runs the handler of an operation.
@@ -77,7 +80,9 @@ pub fn add_condition_keys(
 ) {
     match op.service {
         "sts" => sts::condition_keys(gateway, iam, caller, op, input, context),
-        "bedrock-runtime" => bedrock_runtime::condition_keys(op, headers, body, &gateway.account, region, context),
+        "bedrock-runtime" => {
+            bedrock_runtime::condition_keys(op, headers, body, &gateway.account, region, context)
+        }
         _ => {}
     }
 }

@@ -32,14 +32,23 @@ fn params(input: &Input) -> Result<&QueryParams, ApiError> {
 pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
     match call.op.name {
         "GetCallerIdentity" => {
-            let (user_id, account, arn) = (call.caller.user_id.clone(), call.caller.account.clone(), call.caller.arn.clone());
+            let (user_id, account, arn) = (
+                call.caller.user_id.clone(),
+                call.caller.account.clone(),
+                call.caller.arn.clone(),
+            );
             Ok(Reply::Xml(Box::new(move |w| {
-                w.element("UserId", &user_id).element("Account", &account).element("Arn", &arn);
+                w.element("UserId", &user_id)
+                    .element("Account", &account)
+                    .element("Arn", &arn);
             })))
         }
         "GetSessionToken" => get_session_token(gateway, &call),
         "AssumeRole" => assume_role(gateway, &call),
-        other => Err(ApiError::new(ErrorKind::UnknownOperation, format!("{other} is not an STS operation here"))),
+        other => Err(ApiError::new(
+            ErrorKind::UnknownOperation,
+            format!("{other} is not an STS operation here"),
+        )),
     }
 }
 
@@ -80,12 +89,18 @@ pub fn condition_keys(
         for (k, v) in &tags {
             context.insert(&format!("aws:RequestTag/{k}"), *v);
         }
-        context.insert_multi("aws:TagKeys", tags.iter().map(|(k, _)| k.to_string()).collect());
+        context.insert_multi(
+            "aws:TagKeys",
+            tags.iter().map(|(k, _)| k.to_string()).collect(),
+        );
     }
     if let Ok(keys) = q.list("TransitiveTagKeys")
         && !keys.is_empty()
     {
-        context.insert_multi("sts:TransitiveTagKeys", keys.iter().map(|k| k.to_string()).collect());
+        context.insert_multi(
+            "sts:TransitiveTagKeys",
+            keys.iter().map(|k| k.to_string()).collect(),
+        );
     }
 }
 
@@ -120,15 +135,21 @@ fn check_mfa(
                     "1 validation error detected: Value at 'tokenCode' failed to satisfy constraint: Member must have length 6 and be numeric",
                 ));
             }
-            let failed = || ApiError::access_denied("MultiFactorAuthentication failed with invalid MFA one time pass code.");
+            let failed = || {
+                ApiError::access_denied(
+                    "MultiFactorAuthentication failed with invalid MFA one time pass code.",
+                )
+            };
             let device: &MfaDevice = iam.find_mfa_device(serial).ok_or_else(failed)?;
             if device.user.as_deref() != caller.user_name.as_deref() || device.user.is_none() {
                 return Err(failed());
             }
-            let seed_text = gateway
-                .secrets
-                .open(&device.seed)
-                .map_err(|()| ApiError::new(ErrorKind::ServiceUnavailable, "The MFA store cannot be read"))?;
+            let seed_text = gateway.secrets.open(&device.seed).map_err(|_| {
+                ApiError::new(
+                    ErrorKind::ServiceUnavailable,
+                    "The MFA store cannot be read",
+                )
+            })?;
             let seed = totp::base32_decode(seed_text.expose()).ok_or_else(failed)?;
             totp::verify(&seed, code, now.unix_timestamp(), 1).ok_or_else(failed)?;
             Ok(Some(now))
@@ -136,8 +157,16 @@ fn check_mfa(
     }
 }
 
-fn issue(gateway: &Gateway, mut claims: SessionClaims) -> Result<(SessionClaims, String), ApiError> {
-    let unavailable = || ApiError::new(ErrorKind::ServiceUnavailable, "Credentials cannot be issued right now");
+fn issue(
+    gateway: &Gateway,
+    mut claims: SessionClaims,
+) -> Result<(SessionClaims, String), ApiError> {
+    let unavailable = || {
+        ApiError::new(
+            ErrorKind::ServiceUnavailable,
+            "Credentials cannot be issued right now",
+        )
+    };
     let (id, secret) = generate_access_key(AccessKeyKind::Temporary).map_err(|_| unavailable())?;
     claims.access_key_id = id;
     claims.secret_access_key = secret;
@@ -158,7 +187,9 @@ fn get_session_token(gateway: &Gateway, call: &Call) -> Result<Reply, ApiError> 
     let q = params(&call.input)?;
     let caller = &call.caller;
     if caller.session.is_some() || caller.user_name.is_none() {
-        return Err(ApiError::access_denied("Cannot call GetSessionToken with session credentials"));
+        return Err(ApiError::access_denied(
+            "Cannot call GetSessionToken with session credentials",
+        ));
     }
     let duration = q.int_in("DurationSeconds", 900, 129_600)?.unwrap_or(43_200);
     let now = OffsetDateTime::now_utc();
@@ -185,7 +216,9 @@ fn get_session_token(gateway: &Gateway, call: &Call) -> Result<Reply, ApiError> 
         mfa_authenticated_at: mfa,
     };
     let (claims, token) = issue(gateway, claims)?;
-    Ok(Reply::Xml(Box::new(move |w| write_credentials(w, &claims, &token))))
+    Ok(Reply::Xml(Box::new(move |w| {
+        write_credentials(w, &claims, &token)
+    })))
 }
 
 fn valid_session_name(name: &str) -> bool {
@@ -222,26 +255,42 @@ fn assume_role(gateway: &Gateway, call: &Call) -> Result<Reply, ApiError> {
             ));
         }
         // Once set, a source identity cannot be changed by role chaining.
-        if let Some(prev) = caller.session.as_ref().and_then(|s| s.source_identity.as_deref())
+        if let Some(prev) = caller
+            .session
+            .as_ref()
+            .and_then(|s| s.source_identity.as_deref())
             && prev != si
         {
-            return Err(ApiError::access_denied("The source identity of a session cannot be changed"));
+            return Err(ApiError::access_denied(
+                "The source identity of a session cannot be changed",
+            ));
         }
     }
-    let role = iam
-        .find_role_by_arn(&call.resource)
-        .ok_or_else(|| ApiError::access_denied(format!("User: {} is not authorized to perform: sts:AssumeRole on resource: {}", caller.arn, call.resource)))?;
+    let role = iam.find_role_by_arn(&call.resource).ok_or_else(|| {
+        ApiError::access_denied(format!(
+            "User: {} is not authorized to perform: sts:AssumeRole on resource: {}",
+            caller.arn, call.resource
+        ))
+    })?;
 
     // Role chaining is limited to one hour, as in AWS.
     let chained = caller.role_name.is_some();
-    let max = if chained { 3600 } else { i64::from(role.max_session_duration) };
+    let max = if chained {
+        3600
+    } else {
+        i64::from(role.max_session_duration)
+    };
     let duration = match q.int("DurationSeconds")? {
         None => 3600.min(max),
         Some(d) if (900..=max).contains(&d) => d,
         Some(d) => {
             return Err(ApiError::validation(format!(
                 "The requested DurationSeconds {d} exceeds the MaxSessionDuration set for this role ({max}{}) or is below 900",
-                if chained { ", role chaining limits sessions to 3600" } else { "" }
+                if chained {
+                    ", role chaining limits sessions to 3600"
+                } else {
+                    ""
+                }
             )));
         }
     };
@@ -252,12 +301,17 @@ fn assume_role(gateway: &Gateway, call: &Call) -> Result<Reply, ApiError> {
         Some(text) => {
             let packed: usize = text.chars().filter(|c| !c.is_whitespace()).count();
             if packed > 2048 {
-                return Err(ApiError::validation("Packed policy consumes more than 100 percent of the allotted size")
-                    .with_code("PackedPolicyTooLarge"));
+                return Err(ApiError::validation(
+                    "Packed policy consumes more than 100 percent of the allotted size",
+                )
+                .with_code("PackedPolicyTooLarge"));
             }
             Policy::parse(text.as_bytes()).map_err(|e| {
-                ApiError::new(ErrorKind::MalformedPolicyDocument, format!("The session policy is not valid: {e}"))
-                    .with_code("MalformedPolicyDocument")
+                ApiError::new(
+                    ErrorKind::MalformedPolicyDocument,
+                    format!("The session policy is not valid: {e}"),
+                )
+                .with_code("MalformedPolicyDocument")
             })?;
             Some(text.to_string())
         }
@@ -266,25 +320,39 @@ fn assume_role(gateway: &Gateway, call: &Call) -> Result<Reply, ApiError> {
     for item in q.struct_list("PolicyArns")? {
         let arn = item.required("arn")?;
         if iam.resolve_policy(arn).is_none() {
-            return Err(ApiError::validation(format!("The session policy {arn} does not exist")));
+            return Err(ApiError::validation(format!(
+                "The session policy {arn} does not exist"
+            )));
         }
         policy_arns.push(arn.to_string());
     }
     if policy_arns.len() > 10 {
-        return Err(ApiError::validation("At most 10 managed session policies may be passed"));
+        return Err(ApiError::validation(
+            "At most 10 managed session policies may be passed",
+        ));
     }
 
     // Session tags: transitive tags of the calling session come first and
     // cannot be overridden.
-    let requested: Vec<(String, String)> = q.tags("Tags")?.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let requested: Vec<(String, String)> = q
+        .tags("Tags")?
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     if requested.len() > 50 {
-        return Err(ApiError::validation("At most 50 session tags may be passed"));
+        return Err(ApiError::validation(
+            "At most 50 session tags may be passed",
+        ));
     }
     let mut tags: Vec<(String, String)> = Vec::new();
     let mut transitive: Vec<String> = Vec::new();
     if let Some(parent) = &caller.session {
         for key in &parent.transitive_tag_keys {
-            if let Some((k, v)) = parent.tags.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            if let Some((k, v)) = parent
+                .tags
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            {
                 if requested.iter().any(|(rk, _)| rk.eq_ignore_ascii_case(k)) {
                     return Err(ApiError::validation(format!(
                         "The transitive session tag {k} cannot be overridden"
@@ -298,7 +366,9 @@ fn assume_role(gateway: &Gateway, call: &Call) -> Result<Reply, ApiError> {
     tags.extend(requested.iter().cloned());
     for key in q.list("TransitiveTagKeys")? {
         if !requested.iter().any(|(k, _)| k.eq_ignore_ascii_case(key)) {
-            return Err(ApiError::validation(format!("The transitive tag key {key} is not among the session tags")));
+            return Err(ApiError::validation(format!(
+                "The transitive tag key {key} is not among the session tags"
+            )));
         }
         transitive.push(key.to_string());
     }
@@ -307,12 +377,33 @@ fn assume_role(gateway: &Gateway, call: &Call) -> Result<Reply, ApiError> {
     // permissions, in the identity policy and in the trust policy.
     let policies = authz::caller_policies(caller, &iam)?;
     let trust = Arc::clone(role.assume_role_policy.policy());
-    let endpoint = gateway.endpoint_policies.get(call.conn.listener).and_then(Option::as_ref);
+    let endpoint = gateway
+        .endpoint_policies
+        .get(call.conn.listener)
+        .and_then(Option::as_ref);
     if !requested.is_empty() {
-        authz::authorize(caller, "sts:TagSession", &role.arn, &call.context, &policies, Some(&trust), &gateway.organization, endpoint)?;
+        authz::authorize(
+            caller,
+            "sts:TagSession",
+            &role.arn,
+            &call.context,
+            &policies,
+            Some(&trust),
+            &gateway.organization,
+            endpoint,
+        )?;
     }
     if source_identity.is_some() {
-        authz::authorize(caller, "sts:SetSourceIdentity", &role.arn, &call.context, &policies, Some(&trust), &gateway.organization, endpoint)?;
+        authz::authorize(
+            caller,
+            "sts:SetSourceIdentity",
+            &role.arn,
+            &call.context,
+            &policies,
+            Some(&trust),
+            &gateway.organization,
+            endpoint,
+        )?;
     }
 
     let mfa = check_mfa(gateway, &iam, caller, q, now)?;
@@ -325,7 +416,12 @@ fn assume_role(gateway: &Gateway, call: &Call) -> Result<Reply, ApiError> {
             role_id: role.id.clone(),
             session_name: session_name.to_string(),
         },
-        source_identity: source_identity.or_else(|| caller.session.as_ref().and_then(|s| s.source_identity.clone())),
+        source_identity: source_identity.or_else(|| {
+            caller
+                .session
+                .as_ref()
+                .and_then(|s| s.source_identity.clone())
+        }),
         issued_at: now,
         expires_at: now + Duration::seconds(duration),
         session_policy,
@@ -340,11 +436,15 @@ fn assume_role(gateway: &Gateway, call: &Call) -> Result<Reply, ApiError> {
     });
     let (claims, token) = issue(gateway, claims)?;
     let assumed_id = format!("{}:{session_name}", role.id);
-    let assumed_arn = format!("arn:aws:sts::{}:assumed-role/{}/{session_name}", gateway.account, role.name);
+    let assumed_arn = format!(
+        "arn:aws:sts::{}:assumed-role/{}/{session_name}",
+        gateway.account, role.name
+    );
     Ok(Reply::Xml(Box::new(move |w| {
         write_credentials(w, &claims, &token);
         w.nested("AssumedRoleUser", |w| {
-            w.element("AssumedRoleId", &assumed_id).element("Arn", &assumed_arn);
+            w.element("AssumedRoleId", &assumed_id)
+                .element("Arn", &assumed_arn);
         });
         if let Some(p) = packed {
             w.int_element("PackedPolicySize", p);

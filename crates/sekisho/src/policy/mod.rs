@@ -13,12 +13,12 @@ pub enum PolicyCommand {
     /// unknown actions and condition keys, risky grants.
     Validate(validate::Args),
     /// Decide a request against policies, or run a file of test cases.
-    Simulate(simulate::Args),
+    Simulate(Box<simulate::Args>),
 }
 
 pub fn run(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         PolicyCommand::Validate(args) => validate::run(args),
-        PolicyCommand::Simulate(args) => simulate::run(args),
+        PolicyCommand::Simulate(args) => simulate::run(*args),
     }
 }

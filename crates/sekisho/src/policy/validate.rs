@@ -180,9 +180,12 @@ fn read(path: &std::path::Path, is_stdin: bool) -> Result<Input, String> {
         });
     }
     let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {shown}: {}", io_reason(&e)))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read {shown}: {}", io_reason(&e)))?;
     if meta.is_dir() {
-        return Err(format!("cannot read {shown}: it is a directory; name the policy files in it"));
+        return Err(format!(
+            "cannot read {shown}: it is a directory; name the policy files in it"
+        ));
     }
     if meta.len() > MAX_READ {
         return Ok(Input::TooLarge(meta.len()));
@@ -204,11 +207,14 @@ fn too_large(size: u64) -> Finding {
     Finding {
         code: "POLICY_TOO_LARGE",
         severity: Severity::Error,
-        message: format!("The document is {size} bytes; it was not read (AWS policies are at most a few tens of KiB)."),
+        message: format!(
+            "The document is {size} bytes; it was not read (AWS policies are at most a few tens of KiB)."
+        ),
         path: String::new(),
         line: 1,
         column: 1,
-        fix: "Check that this is the policy document meant; split a large policy into several.".to_string(),
+        fix: "Check that this is the policy document meant; split a large policy into several."
+            .to_string(),
     }
 }
 
@@ -292,7 +298,10 @@ fn print_text(checked: &[Checked], ty: PolicyType) {
         plural(g, "suggestion", "suggestions"),
     );
     if unreadable > 0 {
-        summary.push_str(&format!("; {} not readable", plural(unreadable, "file", "files")));
+        summary.push_str(&format!(
+            "; {} not readable",
+            plural(unreadable, "file", "files")
+        ));
     }
     let style = if e > 0 || unreadable > 0 {
         severity_style(Severity::Error)
