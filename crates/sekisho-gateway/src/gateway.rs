@@ -61,6 +61,9 @@ pub struct Gateway {
     pub backends: HashMap<String, Arc<dyn Backend>>,
     pub limiter: Arc<Limiter>,
     pub auth_stats: AuthStats,
+    /// The last TOTP time step accepted per MFA device, so a code is used
+    /// once.
+    pub mfa_steps: std::sync::Mutex<HashMap<String, i64>>,
 }
 
 struct Paths<'a>(&'a IamState);
@@ -315,6 +318,7 @@ impl Gateway {
             region: &claim.region,
             input: &input,
             iam: &Paths(&iam),
+            caller_arn: &caller.arn,
         };
         let resource = (op.resource)(&scope)?;
         let listener = self.config.listeners.get(conn.listener);

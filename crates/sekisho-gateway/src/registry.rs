@@ -74,6 +74,9 @@ pub struct Scope<'a> {
     pub region: &'a str,
     pub input: &'a Input,
     pub iam: &'a dyn IamPaths,
+    /// The authenticated caller's ARN (operations that default to the
+    /// caller act on it).
+    pub caller_arn: &'a str,
 }
 
 /// Builds the resource ARN of a call.
@@ -948,6 +951,7 @@ mod tests {
             region: "us-east-1",
             input: &input,
             iam: &NoPaths,
+            caller_arn: "arn:aws:iam::123456789012:user/alice",
         };
         let converse = OPERATIONS.iter().find(|o| o.name == "Converse").unwrap();
         assert_eq!(

@@ -219,6 +219,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         backends,
         limiter,
         auth_stats: AuthStats::default(),
+        mfa_steps: std::sync::Mutex::new(HashMap::new()),
         config: config.clone(),
     });
     let mut tasks = JoinSet::new();

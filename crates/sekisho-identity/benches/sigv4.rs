@@ -129,6 +129,14 @@ fn benches(c: &mut Criterion) {
             sigv4::verify(&parts, &claim, &payload, SECRET, now).unwrap();
         })
     });
+    let cached = sigv4::SigningKey::derive(SECRET, &sigv4::parse(&parts).unwrap());
+    let options = sekisho_identity::CanonicalOptions::for_service("bedrock");
+    c.bench_function("sigv4 parse+verify, cached signing key", |b| {
+        b.iter(|| {
+            let claim = sigv4::parse(black_box(&parts)).unwrap();
+            sigv4::verify_with_key(&parts, &claim, &payload, &cached, now, options).unwrap();
+        })
+    });
     c.bench_function("sigv4 hash body+parse+verify", |b| {
         b.iter(|| {
             let payload = PayloadHash::of_body(black_box(&req.body));

@@ -18,6 +18,42 @@
 //!
 //! Secrets never appear in error messages or `Debug` output: errors name
 //! fields, not values, and every type holding a secret or a token redacts it.
+//!
+//! # Authenticating a request
+//!
+//! ```no_run
+//! use sekisho_identity::keys::{self, AccessKeyKind};
+//! use sekisho_identity::{sigv4, HttpParts, PayloadHash, SecretString, SigV4Claim, TokenKeyRing};
+//! use time::OffsetDateTime;
+//!
+//! enum Denied { Signature(sigv4::AuthError), Token(sekisho_identity::TokenError), UnknownKey }
+//!
+//! fn authenticate(
+//!     parts: &HttpParts<'_>,
+//!     body: &[u8],
+//!     ring: &TokenKeyRing,
+//!     user_secret: impl Fn(&str) -> Option<SecretString>,
+//!     now: OffsetDateTime,
+//! ) -> Result<SigV4Claim, Denied> {
+//!     let claim = sigv4::parse(parts).map_err(Denied::Signature)?;
+//!     let secret = match keys::access_key_kind(&claim.access_key_id) {
+//!         Some(AccessKeyKind::LongTerm) => {
+//!             user_secret(&claim.access_key_id).ok_or(Denied::UnknownKey)?
+//!         }
+//!         Some(AccessKeyKind::Temporary) => {
+//!             let token = claim.session_token.as_deref().ok_or(Denied::UnknownKey)?;
+//!             let session = ring
+//!                 .open(token, &claim.access_key_id, now)
+//!                 .map_err(Denied::Token)?;
+//!             session.secret_access_key
+//!         }
+//!         None => return Err(Denied::UnknownKey),
+//!     };
+//!     let payload = PayloadHash::of_body(body);
+//!     sigv4::verify(parts, &claim, &payload, secret.expose(), now).map_err(Denied::Signature)?;
+//!     Ok(claim)
+//! }
+//! ```
 
 #![forbid(unsafe_code)]
 
@@ -28,5 +64,5 @@ pub mod token;
 pub mod totp;
 
 pub use keys::{AccessKeyKind, CryptoError, SecretString, UniqueIdKind};
-pub use sigv4::{AuthError, CanonicalOptions, HttpParts, PayloadHash, SigV4Claim};
+pub use sigv4::{AuthError, CanonicalOptions, HttpParts, PayloadHash, SigV4Claim, SigningKey};
 pub use token::{SessionClaims, SessionKind, TokenError, TokenKey, TokenKeyRing};

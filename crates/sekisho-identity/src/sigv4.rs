@@ -9,7 +9,11 @@
 //!    derives the signing key from the secret and compares the signature in
 //!    constant time, after checking the clock (±5 minutes for header
 //!    signatures; `X-Amz-Date` .. `X-Amz-Date + X-Amz-Expires` for presigned
-//!    URLs).
+//!    URLs, the start with the same 5 minutes of tolerance for the signer's
+//!    clock).
+//!
+//! A [`SigningKey`] can be derived once and cached per access key id and
+//! credential scope (one day, region, service): [`verify_with_key`].
 //!
 //! # What comes from `aws-sigv4`, and why the rest is here
 //!
@@ -28,6 +32,9 @@
 //! suite (`tests/data/aws-signing-test-suite`) and against signatures made by
 //! `aws_sigv4::http_request::sign` (`tests/sigv4.rs`).
 //!
+//! (`generate_signing_key` builds `"AWS4" + secret` in a `String` it does
+//! not zeroize; caching [`SigningKey`]s also makes that rarer.)
+//!
 //! # Canonicalization
 //!
 //! * Path: for every service but S3, dot segments and empty segments are
@@ -38,7 +45,10 @@
 //! * Query: split on `&`, each key and value percent-decoded (`+` is a space,
 //!   as `aws-sigv4` reads it) and re-encoded per RFC 3986 (unreserved
 //!   `A-Za-z0-9-._~` kept, everything else `%XX`), sorted by encoded key then
-//!   value; `X-Amz-Signature` left out for presigned URLs.
+//!   value; `X-Amz-Signature` left out for presigned URLs. A presigned URL's
+//!   `X-Amz-Security-Token` is accepted both signed (the usual way) and
+//!   appended after signing (AWS IoT style): the token is sealed to its
+//!   access key id anyway, and the secret it carries is what must sign.
 //! * Headers: the client's `SignedHeaders` in the client's order, names lower
 //!   case, values trimmed of spaces with runs of spaces collapsed, repeated
 //!   headers joined with `,`.
@@ -49,11 +59,12 @@
 //! `:authority` as `host`.
 
 use std::borrow::Cow;
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::time::SystemTime;
 
 use subtle::ConstantTimeEq;
 use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+use zeroize::Zeroizing;
 
 /// The only algorithm accepted.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -267,7 +278,7 @@ pub fn parse(parts: &HttpParts<'_>) -> Result<SigV4Claim, AuthError> {
     let presigned = query_pairs(parts.query).any(|(k, _)| decode(k).as_ref() == b"X-Amz-Algorithm");
     match (authorization, presigned) {
         (Some(_), true) => Err(malformed(
-            "only one of the Authorization header and the X-Amz-Algorithm query parameter may be given",
+            "both an Authorization header and an X-Amz-Algorithm query parameter",
         )),
         (Some(auth), false) => parse_header_auth(parts, auth),
         (None, true) => parse_presigned(parts),
@@ -560,12 +571,18 @@ fn write_ymd(out: &mut [u8; 8], t: OffsetDateTime) {
 
 fn write_amz_date(out: &mut String, t: OffsetDateTime) {
     let t = t.to_offset(UtcOffset::UTC);
-    let mut ymd = [0u8; 8];
-    write_ymd(&mut ymd, t);
-    for b in ymd {
-        out.push(char::from(b));
+    let mut buf = [0u8; 16];
+    let (ymd, rest) = buf.split_at_mut(8);
+    let mut d = [0u8; 8];
+    write_ymd(&mut d, t);
+    ymd.copy_from_slice(&d);
+    rest[0] = b'T';
+    for (i, v) in [t.hour(), t.minute(), t.second()].into_iter().enumerate() {
+        rest[1 + 2 * i] = b'0' + v / 10 % 10;
+        rest[2 + 2 * i] = b'0' + v % 10;
     }
-    let _ = write!(out, "T{:02}{:02}{:02}Z", t.hour(), t.minute(), t.second());
+    rest[7] = b'Z';
+    push_ascii(out, &buf);
 }
 
 // ---------------------------------------------------------------------------
@@ -607,18 +624,94 @@ pub fn verify_with(
     check_claim(claim)?;
     check_time(claim, now)?;
     let candidates = payload_candidates(parts, claim, payload)?;
+    let key = SigningKey::derive(secret_access_key, claim);
+    compare_signature(parts, claim, &candidates, &key, options)
+}
 
+/// [`verify_with`] with a [`SigningKey`] derived earlier (and cached by the
+/// caller, e.g. per access key id and credential scope). A key derived for
+/// another scope gives [`AuthError::ScopeMismatch`].
+pub fn verify_with_key(
+    parts: &HttpParts<'_>,
+    claim: &SigV4Claim,
+    payload: &PayloadHash,
+    key: &SigningKey,
+    now: OffsetDateTime,
+    options: CanonicalOptions,
+) -> Result<(), AuthError> {
+    check_claim(claim)?;
+    check_time(claim, now)?;
+    if !key.fits(claim) {
+        return Err(AuthError::ScopeMismatch(
+            "the signing key was derived for another credential scope".into(),
+        ));
+    }
+    let candidates = payload_candidates(parts, claim, payload)?;
+    compare_signature(parts, claim, &candidates, key, options)
+}
+
+/// A SigV4 signing key: `HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date),
+/// region), service), "aws4_request")`, derived with `aws-sigv4`. It is valid
+/// for one day, region and service, and lets whoever holds it sign for them:
+/// treat it as a secret (it is zeroized on drop and redacted in `Debug`).
+#[derive(Clone)]
+pub struct SigningKey {
+    key: Zeroizing<Vec<u8>>,
+    date: [u8; 8],
+    region: String,
+    service: String,
+}
+
+impl SigningKey {
+    /// Derives the key for the claim's scope (the date of its `X-Amz-Date`,
+    /// its region and service).
+    pub fn derive(secret_access_key: &str, claim: &SigV4Claim) -> Self {
+        let key = aws_sigv4::sign::v4::generate_signing_key(
+            secret_access_key,
+            SystemTime::from(claim.amz_date),
+            &claim.region,
+            &claim.service,
+        );
+        let mut date = [0u8; 8];
+        write_ymd(&mut date, claim.amz_date);
+        SigningKey {
+            key: Zeroizing::new(key.as_ref().to_vec()),
+            date,
+            region: claim.region.clone(),
+            service: claim.service.clone(),
+        }
+    }
+
+    /// Whether the key was derived for the claim's credential scope.
+    pub fn fits(&self, claim: &SigV4Claim) -> bool {
+        claim.date.as_bytes() == self.date
+            && claim.region == self.region
+            && claim.service == self.service
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("date", &String::from_utf8_lossy(&self.date))
+            .field("region", &self.region)
+            .field("service", &self.service)
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+fn compare_signature(
+    parts: &HttpParts<'_>,
+    claim: &SigV4Claim,
+    candidates: &[Option<&str>; 2],
+    key: &SigningKey,
+    options: CanonicalOptions,
+) -> Result<(), AuthError> {
     let mut expected = [0u8; 64];
     for (e, s) in expected.iter_mut().zip(claim.signature.bytes()) {
         *e = s.to_ascii_lowercase();
     }
-
-    let signing_key = aws_sigv4::sign::v4::generate_signing_key(
-        secret_access_key,
-        SystemTime::from(claim.amz_date),
-        &claim.region,
-        &claim.service,
-    );
     // A presigned URL's session token is normally part of the signed query;
     // some signers (AWS IoT style, `SessionTokenMode::Exclude` of aws-sigv4)
     // append it after signing. Both are accepted: the token is bound to its
@@ -640,7 +733,7 @@ pub fn verify_with(
             creq.push_str(payload_hash);
             sts.clear();
             write_string_to_sign(&mut sts, claim, &creq);
-            let actual = aws_sigv4::sign::v4::calculate_signature(&signing_key, sts.as_bytes());
+            let actual = aws_sigv4::sign::v4::calculate_signature(&*key.key, sts.as_bytes());
             matched |= actual.as_bytes().ct_eq(&expected);
         }
     }
@@ -792,8 +885,13 @@ fn write_canonical_prefix(
 /// Trims spaces and collapses runs of spaces, as `aws-sigv4`'s `trim_all`
 /// (only spaces; other whitespace is kept, as S3 does).
 fn push_trimmed_value(out: &mut String, value: &str) {
+    let value = value.trim_matches(' ');
+    if !value.contains("  ") {
+        out.push_str(value);
+        return;
+    }
     let mut prev_space = false;
-    for c in value.trim_matches(' ').chars() {
+    for c in value.chars() {
         if c == ' ' {
             if !prev_space {
                 out.push(' ');
@@ -830,7 +928,13 @@ fn write_canonical_uri(out: &mut String, raw: &str, options: CanonicalOptions) {
     while i < b.len() {
         let c = b[i];
         if is_unreserved(c) || c == b'/' {
-            out.push(char::from(c));
+            let run = b[i..]
+                .iter()
+                .position(|&x| !(is_unreserved(x) || x == b'/'))
+                .map_or(b.len(), |n| i + n);
+            push_ascii(out, &b[i..run]);
+            i = run;
+            continue;
         } else if !options.double_encode_path
             && c == b'%'
             && b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
@@ -926,12 +1030,26 @@ fn decode(s: &str) -> Cow<'_, [u8]> {
 }
 
 fn encode_into(out: &mut String, bytes: &[u8]) {
-    for &b in bytes {
-        if is_unreserved(b) {
-            out.push(char::from(b));
-        } else {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let run = rest
+            .iter()
+            .position(|&b| !is_unreserved(b))
+            .unwrap_or(rest.len());
+        push_ascii(out, &rest[..run]);
+        if let Some(&b) = rest.get(run) {
             push_pct(out, b);
+            rest = &rest[run + 1..];
+        } else {
+            rest = &[];
         }
+    }
+}
+
+/// Appends bytes known to be ASCII.
+fn push_ascii(out: &mut String, ascii: &[u8]) {
+    if let Ok(s) = std::str::from_utf8(ascii) {
+        out.push_str(s);
     }
 }
 

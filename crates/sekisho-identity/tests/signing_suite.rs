@@ -1,4 +1,5 @@
-//! The AWS SigV4 signing test suite (see `tests/data/aws-signing-test-suite`):
+//! The AWS SigV4 signing test suite, read where cargo unpacked the
+//! `aws-sigv4` crate (which ships it, Apache-2.0) — it is not copied here:
 //! every signed request, in the header and in the query, must verify, give
 //! the suite's canonical request, and fail once its signature is altered.
 //!
@@ -61,8 +62,35 @@ fn parse_request(text: &str) -> Request {
     }
 }
 
+/// The suite inside the unpacked `aws-sigv4` package of the cargo registry
+/// (a dependency of this crate, so it is there whenever this test builds).
 fn suite_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/aws-signing-test-suite/v4")
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .expect("CARGO_HOME or HOME is set");
+    let registry = home.join("registry/src");
+    let mut found: Vec<PathBuf> = fs::read_dir(&registry)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|index| fs::read_dir(index.path()).into_iter().flatten().flatten())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("aws-sigv4-1."))
+        })
+        .map(|p| p.join("aws-signing-test-suite/v4"))
+        .filter(|p| p.is_dir())
+        .collect();
+    found.sort();
+    found.pop().unwrap_or_else(|| {
+        panic!(
+            "the aws-sigv4 package's aws-signing-test-suite was not found under {}",
+            registry.display()
+        )
+    })
 }
 
 fn json_str<'a>(json: &'a serde_json::Value, key: &str) -> &'a str {

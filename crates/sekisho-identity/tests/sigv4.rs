@@ -9,7 +9,7 @@ use aws_sigv4::http_request::{
     SigningSettings, UriPathNormalizationMode, sign,
 };
 use aws_sigv4::sign::v4;
-use sekisho_identity::sigv4::{self, AuthError, HttpParts, PayloadHash, SigV4Claim};
+use sekisho_identity::sigv4::{self, AuthError, HttpParts, PayloadHash, SigV4Claim, SigningKey};
 use time::{Duration, OffsetDateTime};
 
 const AKID: &str = "AKIAIOSFODNN7EXAMPLE";
@@ -564,6 +564,107 @@ fn presigned_expiry() {
         r.check(SECRET, t0()),
         Err(AuthError::Malformed(_))
     ));
+}
+
+#[test]
+fn cached_signing_keys() {
+    let received = sign_with_sdk(&bedrock_converse(), t0());
+    let parts = received.parts();
+    let claim = sigv4::parse(&parts).unwrap();
+    let options = sekisho_identity::CanonicalOptions::for_service(&claim.service);
+    let key = SigningKey::derive(SECRET, &claim);
+    assert!(key.fits(&claim));
+    let shown = format!("{key:?}");
+    assert!(
+        shown.contains("20240301") && shown.contains("redacted"),
+        "{shown}"
+    );
+    let payload = received.payload();
+    assert_eq!(
+        sigv4::verify_with_key(&parts, &claim, &payload, &key, t0(), options),
+        Ok(())
+    );
+    // The same key verifies another request of the same day and scope...
+    let later = t0() + Duration::hours(3);
+    let received2 = sign_with_sdk(&sts_like_bedrock(), later);
+    let parts2 = received2.parts();
+    let claim2 = sigv4::parse(&parts2).unwrap();
+    assert!(key.fits(&claim2));
+    assert_eq!(
+        sigv4::verify_with_key(&parts2, &claim2, &received2.payload(), &key, later, options),
+        Ok(())
+    );
+    // ...but not one of the next day, nor with a key of another secret.
+    let tomorrow = t0() + Duration::days(1);
+    let received3 = sign_with_sdk(&bedrock_converse(), tomorrow);
+    let parts3 = received3.parts();
+    let claim3 = sigv4::parse(&parts3).unwrap();
+    assert!(!key.fits(&claim3));
+    assert!(matches!(
+        sigv4::verify_with_key(
+            &parts3,
+            &claim3,
+            &received3.payload(),
+            &key,
+            tomorrow,
+            options
+        ),
+        Err(AuthError::ScopeMismatch(_))
+    ));
+    let other = SigningKey::derive("another-secret", &claim);
+    assert_eq!(
+        sigv4::verify_with_key(&parts, &claim, &payload, &other, t0(), options),
+        Err(AuthError::SignatureMismatch)
+    );
+    // Time is still checked.
+    assert_eq!(
+        sigv4::verify_with_key(
+            &parts,
+            &claim,
+            &payload,
+            &key,
+            t0() + Duration::minutes(6),
+            options
+        ),
+        Err(AuthError::RequestTooOld)
+    );
+}
+
+/// Another bedrock request (InvokeModel) in the same scope.
+fn sts_like_bedrock() -> Spec {
+    let mut s = bedrock_converse();
+    s.target = "/model/amazon.titan-text-express-v1/invoke";
+    s.body = br#"{"inputText":"hi"}"#.to_vec();
+    s
+}
+
+#[test]
+fn far_dates_do_not_panic() {
+    for date in [
+        "00000101T000000Z",
+        "99991231T235959Z",
+        "19700101T000000Z",
+        "19691231T235959Z",
+    ] {
+        let scope_date = &date[..8];
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{scope_date}/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature={SIG}"
+        );
+        let headers = hdr(&[
+            ("host", "h"),
+            ("x-amz-date", date),
+            ("authorization", &auth),
+        ]);
+        let parts = HttpParts {
+            method: "GET",
+            path: "/",
+            query: "",
+            headers: &headers,
+        };
+        let claim = sigv4::parse(&parts).unwrap();
+        let r = sigv4::verify(&parts, &claim, &PayloadHash::Unsigned, "s", claim.amz_date);
+        assert_eq!(r, Err(AuthError::SignatureMismatch), "{date}");
+    }
 }
 
 fn hdr(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

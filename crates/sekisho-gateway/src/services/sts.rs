@@ -69,7 +69,7 @@ pub fn condition_keys(
     // an invalid one is refused by the handler.
     if q.get("TokenCode").is_some() {
         let now = OffsetDateTime::now_utc();
-        if let Ok(Some(_)) = check_mfa(gateway, iam, caller, q, now) {
+        if let Ok(Some(_)) = check_mfa(gateway, iam, caller, q, now, false) {
             context.insert("aws:MultiFactorAuthPresent", "true");
             context.insert("aws:MultiFactorAuthAge", "0");
         }
@@ -114,13 +114,15 @@ pub fn resource_policy(op: &Operation, resource: &str, iam: &IamState) -> Option
 }
 
 /// Checks an MFA code against the caller's device; returns when MFA was
-/// authenticated.
+/// authenticated. With `consume`, the code's time step is recorded so the
+/// same code cannot be used again.
 fn check_mfa(
     gateway: &Gateway,
     iam: &IamState,
     caller: &Caller,
     q: &QueryParams,
     now: OffsetDateTime,
+    consume: bool,
 ) -> Result<Option<OffsetDateTime>, ApiError> {
     let serial = q.get("SerialNumber");
     let code = q.get("TokenCode");
@@ -151,7 +153,16 @@ fn check_mfa(
                 )
             })?;
             let seed = totp::base32_decode(seed_text.expose()).ok_or_else(failed)?;
-            totp::verify(&seed, code, now.unix_timestamp(), 1).ok_or_else(failed)?;
+            let step = totp::verify(&seed, code, now.unix_timestamp(), 1).ok_or_else(failed)?;
+            // A code is good once: refuse a step at or before the last one
+            // accepted for this device.
+            let mut steps = gateway.mfa_steps.lock().unwrap_or_else(|p| p.into_inner());
+            if steps.get(serial).is_some_and(|last| step <= *last) {
+                return Err(failed());
+            }
+            if consume {
+                steps.insert(serial.to_string(), step);
+            }
             Ok(Some(now))
         }
     }
@@ -194,7 +205,7 @@ fn get_session_token(gateway: &Gateway, call: &Call) -> Result<Reply, ApiError> 
     let duration = q.int_in("DurationSeconds", 900, 129_600)?.unwrap_or(43_200);
     let now = OffsetDateTime::now_utc();
     let iam = gateway.iam.load_full();
-    let mfa = check_mfa(gateway, &iam, caller, q, now)?;
+    let mfa = check_mfa(gateway, &iam, caller, q, now, true)?;
     let user = iam
         .get_user(caller.user_name.as_deref().unwrap_or(""))
         .map_err(|_| ApiError::access_denied("The user no longer exists"))?;
@@ -406,7 +417,7 @@ fn assume_role(gateway: &Gateway, call: &Call) -> Result<Reply, ApiError> {
         )?;
     }
 
-    let mfa = check_mfa(gateway, &iam, caller, q, now)?;
+    let mfa = check_mfa(gateway, &iam, caller, q, now, true)?;
     let claims = SessionClaims {
         access_key_id: String::new(),
         secret_access_key: sekisho_identity::keys::SecretString::new(String::new()),
