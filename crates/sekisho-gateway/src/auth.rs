@@ -92,16 +92,11 @@ pub fn auth_error(e: &AuthError, stats: &AuthStats) -> ApiError {
         ),
         AuthError::Malformed(m) => {
             bump(&stats.malformed);
-            ApiError::new(
-                ErrorKind::MissingAuthentication,
-                format!("Malformed authorization: {m}"),
-            )
-            .with_code("IncompleteSignature")
+            ApiError::new(ErrorKind::IncompleteSignature, format!("Malformed authorization: {m}"))
         }
         AuthError::UnsupportedAlgorithm => {
             bump(&stats.malformed);
-            ApiError::new(ErrorKind::MissingAuthentication, e.to_string())
-                .with_code("IncompleteSignature")
+            ApiError::new(ErrorKind::IncompleteSignature, e.to_string())
         }
         AuthError::SignatureMismatch => {
             bump(&stats.bad_signature);
@@ -114,7 +109,7 @@ pub fn auth_error(e: &AuthError, stats: &AuthStats) -> ApiError {
             bump(&stats.expired);
             ApiError::new(
                 ErrorKind::RequestExpired,
-                format!("Signature expired or not yet current: {e}"),
+                format!("Signature expired: {e}"),
             )
         }
         AuthError::ScopeMismatch(m) => {
@@ -149,11 +144,9 @@ pub fn authenticate(
         secrets,
         stats,
     } = *auth;
-    let payload = if claim.presigned {
-        PayloadHash::Unsigned
-    } else {
-        PayloadHash::of_body(body)
-    };
+    // botocore presigns non-S3 requests over the body's hash; the verifier
+    // also accepts UNSIGNED-PAYLOAD for presigned URLs.
+    let payload = PayloadHash::of_body(body);
     let unknown = || {
         stats.unknown_key.fetch_add(1, Ordering::Relaxed);
         ApiError::new(

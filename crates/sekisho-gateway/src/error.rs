@@ -21,6 +21,8 @@ pub enum ErrorKind {
     /// The request is missing authentication or is malformed in its
     /// authentication (no Authorization header, bad credential scope).
     MissingAuthentication,
+    /// The authorization is present but incomplete or unreadable.
+    IncompleteSignature,
     /// Signed too long ago or too far ahead (±5 minutes).
     RequestExpired,
     /// The session token is expired.
@@ -81,7 +83,10 @@ impl ErrorKind {
             (InvalidSignature, Json) => "InvalidSignatureException",
             (MissingAuthentication, Query) => "MissingAuthenticationToken",
             (MissingAuthentication, Json) => "MissingAuthenticationTokenException",
-            (RequestExpired, Query) => "RequestExpired",
+            (IncompleteSignature, Query) => "IncompleteSignature",
+            (IncompleteSignature, Json) => "IncompleteSignatureException",
+            // STS and IAM say SignatureDoesNotMatch ("Signature expired").
+            (RequestExpired, Query) => "SignatureDoesNotMatch",
             (RequestExpired, Json) => "InvalidSignatureException",
             (ExpiredToken, Query) => "ExpiredToken",
             (ExpiredToken, Json) => "ExpiredTokenException",
@@ -123,6 +128,7 @@ impl ErrorKind {
             | UnrecognizedClient
             | InvalidSignature
             | MissingAuthentication
+            | IncompleteSignature
             | RequestExpired
             | ExpiredToken
             | InvalidToken => 403,

@@ -90,6 +90,21 @@ pub async fn start(config: Config) -> Result<Running, String> {
         datadir::open_or_create(&config.data_dir, config.account_id.as_deref(), &tls_names)?;
     let account = data_dir.account_id.clone();
 
+    // Bind every listener before serving any, so a port in use is reported
+    // before anything runs.
+    let mut bound = Vec::new();
+    for (i, l) in config.listeners.iter().enumerate() {
+        let listener = TcpListener::bind(l.bind)
+            .await
+            .map_err(|e| format!("listener {i}: cannot listen on {}: {e}", l.bind))?;
+        let (certs, key) = match (&l.tls_cert, &l.tls_key) {
+            (Some(cert), Some(key)) => crate::tls::load_pem(cert, key)?,
+            _ => crate::tls::load_pem(&data_dir.server_cert(), &data_dir.server_key())?,
+        };
+        let tls = crate::tls::server_config(certs, key)?;
+        bound.push((listener, tls));
+    }
+
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&data_dir.database()).map_err(|e| e.to_string())?);
     let tokens = TokenKeyRing::new(TokenKey::from_bytes(read_key(&data_dir.token_key())?), []);
@@ -133,10 +148,19 @@ pub async fn start(config: Config) -> Result<Running, String> {
             .map_err(e)?;
         // Credentials first: a crash between the two leaves a key nobody
         // knows (harmless) rather than a file naming a key that is not there.
-        write_aws_files(&data_dir, &config, &key_id, secret.expose())?;
+        write_credentials(&data_dir, &key_id, secret.expose())?;
         persist_iam(store.as_ref(), &mut iam).map_err(|e| e.message)?;
         admin_key_id = Some(key_id);
     }
+
+    // The AWS config file points at the first listener as bound now (its
+    // port may have been ephemeral), on every start.
+    let first = bound
+        .first()
+        .map(|(l, _)| l.local_addr())
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    write_aws_config(&data_dir, &config, first)?;
 
     let mut organization = Organization::default();
     if let Some(org) = &config.organization {
@@ -192,21 +216,6 @@ pub async fn start(config: Config) -> Result<Running, String> {
         limits.max_concurrent_per_principal,
     );
 
-    // Bind every listener before serving any, so a port in use is reported
-    // before anything runs.
-    let mut bound = Vec::new();
-    for (i, l) in config.listeners.iter().enumerate() {
-        let listener = TcpListener::bind(l.bind)
-            .await
-            .map_err(|e| format!("listener {i}: cannot listen on {}: {e}", l.bind))?;
-        let (certs, key) = match (&l.tls_cert, &l.tls_key) {
-            (Some(cert), Some(key)) => crate::tls::load_pem(cert, key)?,
-            _ => crate::tls::load_pem(&data_dir.server_cert(), &data_dir.server_key())?,
-        };
-        let tls = crate::tls::server_config(certs, key)?;
-        bound.push((listener, tls));
-    }
-
     let gateway = Arc::new(Gateway {
         account: account.clone(),
         iam: ArcSwap::from_pointee(iam),
@@ -253,22 +262,18 @@ pub async fn start(config: Config) -> Result<Running, String> {
     })
 }
 
-/// Writes `.sekisho/credentials` (0600) and `.sekisho/config` in the AWS
-/// shared formats, profile `sekisho`.
-pub fn write_aws_files(
-    data_dir: &DataDir,
-    config: &Config,
-    key_id: &str,
-    secret: &str,
-) -> Result<(), String> {
-    let credentials =
-        format!("[{PROFILE}]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n");
-    datadir::write_file(&data_dir.credentials(), credentials.as_bytes(), true)?;
-    let first = config.listeners.first().map(|l| l.bind);
-    let endpoint = match first {
-        Some(addr) if addr.ip().is_unspecified() || addr.ip().is_loopback() => {
-            format!("https://localhost:{}", addr.port())
-        }
+/// Writes `.sekisho/credentials` (0600) in the AWS shared-credentials
+/// format, profile `sekisho`.
+pub fn write_credentials(data_dir: &DataDir, key_id: &str, secret: &str) -> Result<(), String> {
+    let credentials = format!("[{PROFILE}]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n");
+    datadir::write_file(&data_dir.credentials(), credentials.as_bytes(), true)
+}
+
+/// Writes `.sekisho/config` (profile `sekisho`: region, `endpoint_url` of
+/// the listener, `ca_bundle`).
+pub fn write_aws_config(data_dir: &DataDir, config: &Config, bound: Option<SocketAddr>) -> Result<(), String> {
+    let endpoint = match bound {
+        Some(addr) if addr.ip().is_unspecified() || addr.ip().is_loopback() => format!("https://localhost:{}", addr.port()),
         Some(addr) => format!("https://{addr}"),
         None => "https://localhost:8443".to_string(),
     };

@@ -21,18 +21,32 @@ impl<'a> Arn<'a> {
     /// Splits an ARN; `None` unless it starts with `arn:` and has six
     /// segments.
     pub fn parse(text: &'a str) -> Option<Arn<'a>> {
-        let mut it = text.splitn(6, ':');
-        if it.next()? != "arn" {
+        // The same as `splitn(6, ':')`, by a byte scan: this runs for every
+        // request, and the general string searcher costs more than the
+        // whole split of a short ARN.
+        let rest = text.strip_prefix("arn:")?;
+        let mut cut = [0usize; 4];
+        let mut found = 0;
+        for (i, b) in rest.bytes().enumerate() {
+            if b == b':' {
+                cut[found] = i;
+                found += 1;
+                if found == cut.len() {
+                    break;
+                }
+            }
+        }
+        if found < cut.len() {
             return None;
         }
-        let arn = Arn {
-            partition: it.next()?,
-            service: it.next()?,
-            region: it.next()?,
-            account: it.next()?,
-            resource: it.next()?,
-        };
-        Some(arn)
+        let [a, b, c, d] = cut;
+        Some(Arn {
+            partition: &rest[..a],
+            service: &rest[a + 1..b],
+            region: &rest[b + 1..c],
+            account: &rest[c + 1..d],
+            resource: &rest[d + 1..],
+        })
     }
 
     fn segments(&self) -> [&'a str; 5] {
@@ -69,10 +83,16 @@ impl ArnPattern {
 
     /// Matches an ARN (case-sensitive, as IAM does).
     pub fn matches(&self, arn: &Arn<'_>) -> bool {
-        self.segments
-            .iter()
-            .zip(arn.segments())
-            .all(|(glob, seg)| glob.matches(seg))
+        // Every segment must match, in any order: the resource part first,
+        // since that is where the patterns of one policy set usually differ
+        // (`foundation-model/anthropic.*` against `foundation-model/meta.*`),
+        // then the service, account, region and partition.
+        let [partition, service, region, account, resource] = &self.segments;
+        resource.matches(arn.resource)
+            && service.matches(arn.service)
+            && account.matches(arn.account)
+            && region.matches(arn.region)
+            && partition.matches(arn.partition)
     }
 
     /// Matches ARN text; text that is not an ARN matches nothing.

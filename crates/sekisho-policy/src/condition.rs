@@ -14,9 +14,9 @@ use base64::Engine as _;
 use ipnet::IpNet;
 
 use crate::arn::{Arn, ArnPattern};
-use crate::context::{Context, ContextValue};
+use crate::context::{Context, ContextValue, KeyHash};
 use crate::glob::Glob;
-use crate::variables::Template;
+use crate::variables::{ArnTemplate, Template, TemplatePattern};
 
 /// The comparison an operator makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -224,7 +224,14 @@ enum Compiled {
     Bytes(Vec<u8>),
     Net(IpNet),
     Arn(ArnPattern),
-    /// Unreadable for the operator: matches nothing.
+    /// A value holding policy variables, compiled for matching in place
+    /// (String and StringLike operators).
+    Pattern(TemplatePattern),
+    /// An ARN value holding policy variables (Arn operators).
+    ArnTemplate(ArnTemplate),
+    /// Unreadable for the operator: matches nothing. Also what a value
+    /// holding variables compiles to for the other operators: it is resolved
+    /// and read per request.
     Invalid,
 }
 
@@ -246,6 +253,13 @@ pub struct Condition {
     pub key: String,
     pub key_lower: String,
     pub values: Vec<ConditionValue>,
+    /// Of `key_lower`, for the context look-up.
+    key_hash: KeyHash,
+    /// `operator.kind.family()` and `.is_negated()`, read once.
+    family: Family,
+    negated: bool,
+    /// A hash of what the evaluation depends on; see [`Condition::same_as`].
+    fingerprint: u64,
 }
 
 impl Condition {
@@ -258,7 +272,7 @@ impl Condition {
         variables: bool,
     ) -> Condition {
         let family = operator.kind.family();
-        let values = raw_values
+        let values: Vec<ConditionValue> = raw_values
             .into_iter()
             .map(|raw| {
                 // A malformed variable is taken as literal text; the linter
@@ -268,10 +282,14 @@ impl Condition {
                 } else {
                     None
                 };
-                let compiled = if template.is_some() {
-                    Compiled::Invalid
-                } else {
-                    compile_value(family, &raw)
+                let compiled = match &template {
+                    None => compile_value(family, &raw),
+                    Some(t) => match family {
+                        Family::String => Compiled::Pattern(TemplatePattern::new(t, false)),
+                        Family::StringLike => Compiled::Pattern(TemplatePattern::new(t, true)),
+                        Family::Arn => Compiled::ArnTemplate(ArnTemplate::new(t)),
+                        _ => Compiled::Invalid,
+                    },
                 };
                 ConditionValue {
                     raw,
@@ -280,25 +298,60 @@ impl Condition {
                 }
             })
             .collect();
+        let key_lower = key.to_ascii_lowercase();
+        let mut identity = format!("{}\0{key_lower}", operator.name()).into_bytes();
+        for v in &values {
+            identity.push(0);
+            identity.push(u8::from(v.template.is_some()));
+            identity.extend_from_slice(v.raw.as_bytes());
+        }
         Condition {
             operator,
             key: key.to_string(),
-            key_lower: key.to_ascii_lowercase(),
+            key_hash: KeyHash::of_lower(&key_lower),
+            key_lower,
             values,
+            family,
+            negated: operator.kind.is_negated(),
+            fingerprint: crate::context::fnv1a(&identity),
         }
+    }
+
+    /// Evaluates to the same as `other` for every request: the same
+    /// operator on the same key with the same values, read the same way.
+    /// (Everything else a condition holds is derived from these.) Policy
+    /// sets repeat their guards, an MFA or region or organization check, in
+    /// many statements; evaluation computes each such condition once per
+    /// request.
+    pub(crate) fn same_as(&self, other: &Condition) -> bool {
+        std::ptr::eq(self, other)
+            || (self.fingerprint == other.fingerprint
+                && self.operator == other.operator
+                && self.key_lower == other.key_lower
+                && self.values.len() == other.values.len()
+                && self
+                    .values
+                    .iter()
+                    .zip(&other.values)
+                    .all(|(a, b)| a.raw == b.raw && a.template.is_some() == b.template.is_some()))
+    }
+
+    pub(crate) fn fingerprint(&self) -> u64 {
+        self.fingerprint
     }
 
     /// Evaluates the condition against the request context.
     pub fn evaluate(&self, ctx: &Context) -> bool {
         let op = self.operator;
-        let present = ctx.get_lower(&self.key_lower);
+        let present = ctx.get_hashed(&self.key_lower, self.key_hash);
         if op.kind == K::Null {
             // Null: "true" asks for the key to be absent, "false" present.
+            // (Null values were read as booleans at compile time.)
             let is_absent = present.is_none_or(|v| v.values().is_empty());
-            return self.values.iter().any(|v| match parse_bool(&v.raw) {
-                Some(want_absent) => want_absent == is_absent,
-                None => false,
-            });
+            return self
+                .values
+                .iter()
+                .any(|v| v.compiled == Compiled::Bool(is_absent));
         }
         let Some(value) = present else {
             // A missing key: IfExists holds, ForAllValues holds vacuously,
@@ -307,56 +360,54 @@ impl Condition {
             return match op.qualifier {
                 Some(SetQualifier::ForAllValues) => true,
                 Some(SetQualifier::ForAnyValue) => op.if_exists,
-                None => op.if_exists || op.kind.is_negated(),
+                None => op.if_exists || self.negated,
             };
         };
         let request_values = value.values();
         match op.qualifier {
-            Some(SetQualifier::ForAllValues) => request_values
-                .iter()
-                .all(|rv| self.single(op.kind, rv, ctx)),
-            Some(SetQualifier::ForAnyValue) => request_values
-                .iter()
-                .any(|rv| self.single(op.kind, rv, ctx)),
+            Some(SetQualifier::ForAllValues) => {
+                request_values.iter().all(|rv| self.single(rv, ctx))
+            }
+            Some(SetQualifier::ForAnyValue) => request_values.iter().any(|rv| self.single(rv, ctx)),
             None => match value {
-                ContextValue::Single(rv) => self.single(op.kind, rv, ctx),
+                ContextValue::Single(rv) => self.single(rv, ctx),
                 // A single-valued operator on a multivalued key: holds when
                 // any value does, like ForAnyValue. An empty set holds
                 // nothing.
-                ContextValue::Multi(values) => {
-                    values.iter().any(|rv| self.single(op.kind, rv, ctx))
-                }
+                ContextValue::Multi(values) => values.iter().any(|rv| self.single(rv, ctx)),
             },
         }
     }
 
     /// One request value against all policy values.
-    fn single(&self, kind: OperatorKind, request: &str, ctx: &Context) -> bool {
-        let family = kind.family();
+    fn single(&self, request: &str, ctx: &Context) -> bool {
+        let (kind, family) = (self.operator.kind, self.family);
         let Some(request) = RequestValue::read(family, request) else {
             return false;
         };
         let mut readable = 0usize;
         let mut matched = false;
         for value in &self.values {
-            let resolved;
-            let compiled = match &value.template {
-                None => &value.compiled,
-                Some(t) => {
-                    resolved = resolve(family, t, ctx);
-                    &resolved
+            // `None`: the value cannot be read for this request (an
+            // unresolvable variable, a malformed value) and is skipped.
+            let outcome = match (&value.template, &value.compiled, &request) {
+                (Some(_), Compiled::Pattern(p), RequestValue::Str(r)) => p.matches(ctx, r),
+                (Some(_), Compiled::ArnTemplate(t), RequestValue::Arn(a)) => t.matches(ctx, a),
+                (Some(t), _, _) => {
+                    let resolved = resolve(family, t, ctx);
+                    (resolved != Compiled::Invalid).then(|| compare(kind, &request, &resolved))
                 }
+                (None, Compiled::Invalid, _) => None,
+                (None, compiled, _) => Some(compare(kind, &request, compiled)),
             };
-            if *compiled == Compiled::Invalid {
-                continue;
-            }
+            let Some(hit) = outcome else { continue };
             readable += 1;
-            if compare(kind, &request, compiled) {
+            if hit {
                 matched = true;
                 break;
             }
         }
-        if kind.is_negated() {
+        if self.negated {
             readable > 0 && !matched
         } else {
             matched
@@ -513,6 +564,12 @@ pub fn parse_number(text: &str) -> Option<f64> {
 }
 
 pub fn parse_bool(text: &str) -> Option<bool> {
+    // The spelling every request and nearly every policy uses, first.
+    match text {
+        "true" => return Some(true),
+        "false" => return Some(false),
+        _ => {}
+    }
     if text.eq_ignore_ascii_case("true") {
         Some(true)
     } else if text.eq_ignore_ascii_case("false") {

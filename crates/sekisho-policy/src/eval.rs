@@ -17,9 +17,10 @@
 
 use std::fmt;
 
+use crate::arn::Arn;
 use crate::condition::Condition;
 use crate::context::Context;
-use crate::policy::{Effect, Policy, Statement};
+use crate::policy::{ActionKey, Effect, Policy, Statement};
 use crate::principal::{Principal, PrincipalMatch, match_block};
 
 /// The policy layers of a request.
@@ -248,29 +249,48 @@ enum PrincipalMode {
     IfPresent,
 }
 
-/// What one layer says about the request.
+/// What one layer says about the request. Its Deny statements go straight
+/// to the evaluator's one list, so a decision allocates nothing unless
+/// something denies or an explanation is asked for.
+#[derive(Clone, Copy)]
 struct LayerVerdict<'p> {
-    denies: Vec<Hit<'p>>,
     /// Strongest principal match among allowing statements (`No` if none).
     allow: PrincipalMatch,
-    allows: Vec<Hit<'p>>,
+    /// The first allowing statement, kept only when explaining.
+    first_allow: Option<Hit<'p>>,
 }
 
-impl<'p> LayerVerdict<'p> {
+impl LayerVerdict<'_> {
     fn allowed(&self) -> bool {
         self.allow != PrincipalMatch::No
     }
 }
 
-struct Evaluator<'a, 'p> {
-    request: &'a Request<'a>,
-    action_lower: String,
+/// Longest action lower-cased on the stack; longer ones (no real IAM action
+/// is) go to the heap.
+const INLINE_ACTION: usize = 128;
+
+struct Evaluator<'e, 'p> {
+    request: &'e Request<'e>,
+    action_lower: &'e str,
+    action_key: ActionKey,
+    /// The request's resource split into an ARN once, for every pattern.
+    resource_arn: Option<Arn<'e>>,
+    /// Every statement that denies, in evaluation order.
+    denies: Vec<Hit<'p>>,
     near_misses: Vec<NearMiss<'p>>,
     explain: bool,
     has_boundary: bool,
+    /// Conditions evaluated for this request and their results, the most
+    /// recent few: see [`Condition::same_as`].
+    memo: [Option<(&'p Condition, bool)>; MEMO],
+    memo_next: usize,
 }
 
-impl<'a, 'p> Evaluator<'a, 'p> {
+/// How many condition results a decision remembers.
+const MEMO: usize = 8;
+
+impl<'e, 'p> Evaluator<'e, 'p> {
     fn layer(
         &mut self,
         layer: Layer,
@@ -279,41 +299,61 @@ impl<'a, 'p> Evaluator<'a, 'p> {
         mode: PrincipalMode,
     ) -> LayerVerdict<'p> {
         let mut verdict = LayerVerdict {
-            denies: Vec::new(),
             allow: PrincipalMatch::No,
-            allows: Vec::new(),
+            first_allow: None,
         };
-        for policy in policies {
-            for statement in &policy.statements {
+        for &policy in policies {
+            // Only the statements whose action pre-filters let the action
+            // through: most statements name other actions, and are never
+            // touched.
+            for (pre, statement) in policy.statements.candidates(self.action_key) {
+                // Without an explanation to give, an Allow that cannot
+                // change the outcome or the blocking layers is skipped: once
+                // the layer allows as strongly as it can, or once anything
+                // has denied (then only whether the SCP and RCP levels allow
+                // still matters).
+                if pre.allow
+                    && !self.explain
+                    && (verdict.allow == PrincipalMatch::Direct
+                        || (!self.denies.is_empty() && !matches!(layer, Layer::Scp | Layer::Rcp)))
+                {
+                    continue;
+                }
+                if !statement
+                    .action
+                    .covers_prefiltered(self.action_lower, self.action_key)
+                {
+                    continue;
+                }
                 let hit = Hit {
                     layer,
                     level,
                     policy,
                     statement,
                 };
-                let mut m = self.statement_applies(hit, mode);
-                // AWS: a resource-policy Deny with NotPrincipal always applies
-                // to a caller that has a permissions boundary, whatever the
-                // NotPrincipal lists.
+                let mut m = self.statement_applies(hit, mode, pre.any_resource);
+                // AWS: a resource-policy Deny with NotPrincipal always
+                // applies to a caller that has a permissions boundary,
+                // whatever the NotPrincipal lists.
                 if m == PrincipalMatch::No
                     && layer == Layer::Resource
                     && self.has_boundary
                     && statement.effect == Effect::Deny
                     && statement.principal.as_ref().is_some_and(|p| p.negated)
                 {
-                    m = self.statement_applies(hit, PrincipalMode::Ignored);
+                    m = self.statement_applies(hit, PrincipalMode::Ignored, pre.any_resource);
                 }
                 if m == PrincipalMatch::No {
                     continue;
                 }
                 match statement.effect {
-                    Effect::Deny => verdict.denies.push(hit),
+                    Effect::Deny => self.denies.push(hit),
                     Effect::Allow => {
                         if m > verdict.allow {
                             verdict.allow = m;
                         }
-                        if self.explain {
-                            verdict.allows.push(hit);
+                        if self.explain && verdict.first_allow.is_none() {
+                            verdict.first_allow = Some(hit);
                         }
                     }
                 }
@@ -322,15 +362,20 @@ impl<'a, 'p> Evaluator<'a, 'p> {
         verdict
     }
 
-    /// Does the statement apply, and how does it name the caller?
-    fn statement_applies(&mut self, hit: Hit<'p>, mode: PrincipalMode) -> PrincipalMatch {
+    /// Does the statement apply, and how does it name the caller? The
+    /// action was checked by the caller, and the resource need not be when
+    /// the statement applies to any.
+    fn statement_applies(
+        &mut self,
+        hit: Hit<'p>,
+        mode: PrincipalMode,
+        any_resource: bool,
+    ) -> PrincipalMatch {
         let s = hit.statement;
         let r = self.request;
-        if !s.action.covers(&self.action_lower) {
-            return PrincipalMatch::No;
-        }
-        if let Some(resource) = &s.resource
-            && !resource.covers(r.resource, r.context)
+        if !any_resource
+            && let Some(resource) = &s.resource
+            && !resource.covers_arn(r.resource, self.resource_arn.as_ref(), r.context)
         {
             return PrincipalMatch::No;
         }
@@ -345,7 +390,7 @@ impl<'a, 'p> Evaluator<'a, 'p> {
             return m;
         }
         for condition in &s.conditions {
-            if !condition.evaluate(r.context) {
+            if !self.condition_holds(condition) {
                 if self.explain && s.effect == Effect::Allow {
                     self.near_misses.push(NearMiss { hit, condition });
                 }
@@ -353,6 +398,39 @@ impl<'a, 'p> Evaluator<'a, 'p> {
             }
         }
         m
+    }
+
+    /// Evaluates a condition, or recalls the result of an identical one.
+    fn condition_holds(&mut self, condition: &'p Condition) -> bool {
+        let fingerprint = condition.fingerprint();
+        for (seen, holds) in self.memo.iter().flatten() {
+            if seen.fingerprint() == fingerprint && seen.same_as(condition) {
+                return *holds;
+            }
+        }
+        let holds = condition.evaluate(self.request.context);
+        self.memo[self.memo_next % MEMO] = Some((condition, holds));
+        self.memo_next += 1;
+        holds
+    }
+
+    /// Evaluates the organization levels of one layer (SCPs or RCPs). Says
+    /// whether every level allows, and, when explaining, the first allowing
+    /// statement of each level.
+    fn levels(
+        &mut self,
+        layer: Layer,
+        levels: &[Vec<&'p Policy>],
+        mode: PrincipalMode,
+        allow_hits: &mut Vec<Hit<'p>>,
+    ) -> bool {
+        let mut all_allow = true;
+        for (i, level) in levels.iter().enumerate() {
+            let v = self.layer(layer, Some(i), level, mode);
+            all_allow &= v.allowed();
+            allow_hits.extend(v.first_allow);
+        }
+        all_allow
     }
 }
 
@@ -368,12 +446,33 @@ pub fn evaluate_with<'p>(
     policies: &PolicySet<'p>,
     explain: bool,
 ) -> Decision<'p> {
+    // Lower-case the action on the stack: this runs once per request, and
+    // an allocation here would be a noticeable share of a decision.
+    let mut inline = [0u8; INLINE_ACTION];
+    let heap;
+    let action_lower: &str = match inline.get_mut(..request.action.len()) {
+        Some(buf) => {
+            buf.copy_from_slice(request.action.as_bytes());
+            buf.make_ascii_lowercase();
+            // ASCII lower-casing of UTF-8 is UTF-8.
+            std::str::from_utf8(buf).unwrap_or_default()
+        }
+        None => {
+            heap = request.action.to_ascii_lowercase();
+            &heap
+        }
+    };
     let mut ev = Evaluator {
         request,
-        action_lower: request.action.to_ascii_lowercase(),
+        action_lower,
+        action_key: ActionKey::new(action_lower),
+        resource_arn: Arn::parse(request.resource),
+        denies: Vec::new(),
         near_misses: Vec::new(),
         explain,
         has_boundary: !policies.boundaries.is_empty(),
+        memo: [None; MEMO],
+        memo_next: 0,
     };
     let mut decision = Decision {
         outcome: Outcome::ImplicitlyDenied,
@@ -384,8 +483,7 @@ pub fn evaluate_with<'p>(
     };
 
     // sts:GetCallerIdentity needs no permission and cannot be denied.
-    if ev.action_lower == "sts:getcalleridentity"
-        && !matches!(request.principal, Principal::Anonymous)
+    if action_lower == "sts:getcalleridentity" && !matches!(request.principal, Principal::Anonymous)
     {
         decision.outcome = Outcome::Allowed;
         decision
@@ -396,49 +494,40 @@ pub fn evaluate_with<'p>(
 
     let principal = request.principal;
     let is_iam_principal = matches!(principal, Principal::Aws(_));
-    let org_exempt = !is_iam_principal || principal.is_service_linked_role();
-    let service = request
-        .action
-        .split(':')
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let service_linked = principal.is_service_linked_role();
+    let org_exempt = !is_iam_principal || service_linked;
+    let service = action_lower.split(':').next().unwrap_or("");
 
-    // Evaluate every layer that applies.
-    let scps: Vec<LayerVerdict<'p>> = if org_exempt {
-        Vec::new()
-    } else {
-        policies
-            .scps
-            .iter()
-            .enumerate()
-            .map(|(i, level)| ev.layer(Layer::Scp, Some(i), level, PrincipalMode::Ignored))
-            .collect()
-    };
+    // Evaluate every layer that applies. Guardrail layers that allow are
+    // explained by their first allowing statement, per level.
+    let mut guardrail_hits: Vec<Hit<'p>> = Vec::new();
+    let scps_allow = org_exempt
+        || ev.levels(
+            Layer::Scp,
+            &policies.scps,
+            PrincipalMode::Ignored,
+            &mut guardrail_hits,
+        );
     let rcp_applies = !matches!(principal, Principal::Service(_))
-        && !principal.is_service_linked_role()
-        && RCP_SERVICES.contains(&service.as_str());
-    let rcps: Vec<LayerVerdict<'p>> = if rcp_applies {
-        policies
-            .rcps
-            .iter()
-            .enumerate()
-            .map(|(i, level)| ev.layer(Layer::Rcp, Some(i), level, PrincipalMode::IfPresent))
-            .collect()
+        && !service_linked
+        && RCP_SERVICES.contains(&service);
+    let rcps_allow = !rcp_applies
+        || ev.levels(
+            Layer::Rcp,
+            &policies.rcps,
+            PrincipalMode::IfPresent,
+            &mut guardrail_hits,
+        );
+    // Identity-based layers apply to IAM principals only.
+    let identity_policies: &[&'p Policy] = if is_iam_principal {
+        &policies.identity
     } else {
-        Vec::new()
-    };
-    let own = |list: &'_ [&'p Policy]| -> Vec<&'p Policy> {
-        if is_iam_principal {
-            list.to_vec()
-        } else {
-            Vec::new()
-        }
+        &[]
     };
     let identity = ev.layer(
         Layer::Identity,
         None,
-        &own(&policies.identity),
+        identity_policies,
         PrincipalMode::Ignored,
     );
     let boundary = (is_iam_principal && !policies.boundaries.is_empty()).then(|| {
@@ -475,47 +564,35 @@ pub fn evaluate_with<'p>(
     });
 
     // 1. Explicit deny anywhere wins.
-    let mut denies: Vec<Hit<'p>> = Vec::new();
-    for v in scps
-        .iter()
-        .chain(rcps.iter())
-        .chain(std::iter::once(&identity))
-        .chain(boundary.iter())
-        .chain(session.iter())
-        .chain(resource.iter())
-        .chain(endpoint.iter())
-    {
-        denies.extend(v.denies.iter().copied());
-    }
-    if !denies.is_empty() {
+    if !ev.denies.is_empty() {
         decision.outcome = Outcome::ExplicitlyDenied;
-        let mut layers: Vec<Layer> = denies.iter().map(|h| h.layer).collect();
+        let mut layers: Vec<Layer> = ev.denies.iter().map(|h| h.layer).collect();
         // Guardrails that also failed to allow are blockers too.
-        if scps.iter().any(|v| !v.allowed()) {
+        if !scps_allow {
             layers.push(Layer::Scp);
         }
-        if rcps.iter().any(|v| !v.allowed()) {
+        if !rcps_allow {
             layers.push(Layer::Rcp);
         }
         layers.sort();
         layers.dedup();
         decision.blocked_by = layers;
-        decision.statements = denies;
+        decision.statements = ev.denies;
         return decision;
     }
 
     // 2. Rules of the service itself.
-    if let Some(note) = service_rule(&ev.action_lower, request.resource) {
+    if let Some(note) = service_rule(action_lower, request.resource) {
         decision.notes.push(note);
         return decision;
     }
 
     // 3. Guardrails: every organization level, and the endpoint, must allow.
     let mut blocked: Vec<Layer> = Vec::new();
-    if scps.iter().any(|v| !v.allowed()) {
+    if !scps_allow {
         blocked.push(Layer::Scp);
     }
-    if rcps.iter().any(|v| !v.allowed()) {
+    if !rcps_allow {
         blocked.push(Layer::Rcp);
     }
     if endpoint.as_ref().is_some_and(|v| !v.allowed()) {
@@ -532,7 +609,7 @@ pub fn evaluate_with<'p>(
         (Some(_), None) => true,
         (None, _) => true,
     };
-    let needs_resource_grant = requires_resource_policy(&ev.action_lower, request.resource);
+    let needs_resource_grant = requires_resource_policy(action_lower, request.resource);
 
     let (allowed, used_resource, used_identity) = if !is_iam_principal {
         (grant == PrincipalMatch::Direct, true, false)
@@ -593,21 +670,18 @@ pub fn evaluate_with<'p>(
 
     decision.outcome = Outcome::Allowed;
     if explain {
-        let mut hits = Vec::new();
-        for v in scps.iter().chain(rcps.iter()) {
-            hits.extend(v.allows.first().copied());
-        }
+        let mut hits = guardrail_hits;
         if used_identity {
-            hits.extend(identity.allows.first().copied());
+            hits.extend(identity.first_allow);
             for v in boundary.iter().chain(session.iter()) {
-                hits.extend(v.allows.first().copied());
+                hits.extend(v.first_allow);
             }
         }
         if used_resource && let Some(v) = &resource {
-            hits.extend(v.allows.first().copied());
+            hits.extend(v.first_allow);
         }
         if let Some(v) = &endpoint {
-            hits.extend(v.allows.first().copied());
+            hits.extend(v.first_allow);
         }
         decision.statements = hits;
     }
@@ -632,7 +706,13 @@ const RCP_SERVICES: &[&str] = &[
 /// Resources whose own policy must allow (identity policies alone cannot
 /// grant): KMS keys (key policies) and role trust (`sts:AssumeRole*`).
 fn requires_resource_policy(action_lower: &str, resource: &str) -> bool {
-    if action_lower.starts_with("sts:assumerole") {
+    // Role trust: assuming a role, and tagging or naming the source
+    // identity of the session it starts, must be allowed by the trust
+    // policy.
+    if action_lower.starts_with("sts:assumerole")
+        || action_lower == "sts:tagsession"
+        || action_lower == "sts:setsourceidentity"
+    {
         return resource != "*";
     }
     if action_lower.starts_with("kms:") {

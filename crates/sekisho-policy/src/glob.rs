@@ -108,54 +108,117 @@ impl Glob {
     }
 
     /// Matches the whole of `text`.
-    ///
-    /// Greedy with a single backtrack point per star: linear for patterns
-    /// with one star, and at most O(pattern × text) otherwise.
     pub fn matches(&self, text: &str) -> bool {
-        if let Some(lit) = self.as_literal() {
-            return lit == text;
+        // The shapes almost every policy uses, without the general loop: a
+        // literal (`s3:getobject`), `*`, and a literal followed by `*`
+        // (`bedrock:*`, `foundation-model/anthropic.*`).
+        match self.tokens.as_slice() {
+            [] => text.is_empty(),
+            [Token::Lit(lit)] => lit == text,
+            [Token::Star] => true,
+            [Token::Lit(prefix), Token::Star] => text.starts_with(prefix.as_str()),
+            tokens => match_tokens(tokens.len(), |i| tokens[i].view(), text),
         }
-        let tokens = &self.tokens;
-        let mut ti = 0usize; // token index
-        let mut pos = 0usize; // byte position in text
-        // Backtrack point: token index after the last star, text position.
-        let mut star: Option<(usize, usize)> = None;
-        loop {
-            if ti < tokens.len() {
-                match &tokens[ti] {
-                    Token::Star => {
-                        star = Some((ti + 1, pos));
+    }
+}
+
+impl Token {
+    fn view(&self) -> Tok<'_> {
+        match self {
+            Token::Lit(s) => Tok::Lit(s),
+            Token::Star => Tok::Star,
+            Token::One => Tok::One,
+        }
+    }
+}
+
+/// A borrowed token: what the matcher works on, so that patterns whose
+/// literal parts come from the request (policy variables) can be matched
+/// without building a `Glob` for each request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tok<'a> {
+    Lit(&'a str),
+    Star,
+    One,
+}
+
+/// Where `lit` (not empty) first occurs in `hay`: the first byte by a scan,
+/// then a comparison. Patterns and texts are short; `str::find` would spend
+/// more setting up its searcher than searching.
+fn find_literal(hay: &str, lit: &str) -> Option<usize> {
+    let (hay, lit) = (hay.as_bytes(), lit.as_bytes());
+    let first = *lit.first()?;
+    let mut from = 0;
+    while let Some(offset) = hay.get(from..)?.iter().position(|&b| b == first) {
+        let at = from + offset;
+        // `lit` starts with a whole character, so `at` is a character
+        // boundary of `hay`.
+        if hay[at..].starts_with(lit) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Matches the whole of `text` against the tokens `tok(0)..tok(len)`.
+///
+/// Greedy with a single backtrack point per star: linear for patterns with
+/// one star, and at most O(pattern × text) otherwise.
+pub(crate) fn match_tokens<'t>(len: usize, tok: impl Fn(usize) -> Tok<'t>, text: &str) -> bool {
+    let mut ti = 0usize; // token index
+    let mut pos = 0usize; // byte position in text
+    // Backtrack point: token index after the last star, text position.
+    let mut star: Option<(usize, usize)> = None;
+    loop {
+        if ti < len {
+            match tok(ti) {
+                // A star at the end matches whatever is left.
+                Tok::Star if ti + 1 == len => return true,
+                Tok::Star => {
+                    star = Some((ti + 1, pos));
+                    ti += 1;
+                    continue;
+                }
+                Tok::One => {
+                    if let Some(c) = text[pos..].chars().next() {
+                        pos += c.len_utf8();
                         ti += 1;
                         continue;
                     }
-                    Token::One => {
-                        if let Some(c) = text[pos..].chars().next() {
-                            pos += c.len_utf8();
-                            ti += 1;
-                            continue;
-                        }
-                    }
-                    Token::Lit(lit) => {
-                        if text[pos..].starts_with(lit.as_str()) {
-                            pos += lit.len();
-                            ti += 1;
-                            continue;
-                        }
+                }
+                Tok::Lit(lit) => {
+                    if text[pos..].starts_with(lit) {
+                        pos += lit.len();
+                        ti += 1;
+                        continue;
                     }
                 }
-            } else if pos == text.len() {
-                return true;
             }
-            // Mismatch: let the last star swallow one more character.
-            match star {
-                Some((next, start)) if start < text.len() => {
-                    let step = text[start..].chars().next().map_or(1, char::len_utf8);
-                    star = Some((next, start + step));
-                    ti = next;
-                    pos = start + step;
+        } else if pos == text.len() {
+            return true;
+        }
+        // Mismatch: let the last star swallow one more character.
+        match star {
+            Some((next, start)) if start < text.len() => {
+                let step = text[start..].chars().next().map_or(1, char::len_utf8);
+                let mut resume = start + step;
+                // When a literal follows the star, the star can only end
+                // where that literal occurs: skip to its next occurrence
+                // instead of trying every character in between.
+                if let Some(Tok::Lit(lit)) = (next < len).then(|| tok(next))
+                    && !lit.is_empty()
+                {
+                    match find_literal(&text[resume..], lit) {
+                        Some(offset) => resume += offset,
+                        None => return false,
+                    }
                 }
-                _ => return false,
+                star = Some((next, resume));
+                ti = next;
+                pos = resume;
             }
+            _ => return false,
         }
     }
 }
@@ -178,6 +241,44 @@ mod tests {
         assert!(Glob::new("?本語").matches("日本語"));
         assert!(!Glob::new("test").matches("TEST"));
         assert!(Glob::new("**a").matches("ba"));
+    }
+
+    /// The definition, by recursion: the reference the matcher's shortcuts
+    /// (star at the end, skipping to the next literal) are checked against.
+    fn reference(p: &[char], t: &[char]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some(('*', rest)) => (0..=t.len()).any(|i| reference(rest, &t[i..])),
+            Some(('?', rest)) => !t.is_empty() && reference(rest, &t[1..]),
+            Some((c, rest)) => t.first() == Some(c) && reference(rest, &t[1..]),
+        }
+    }
+
+    #[test]
+    fn agrees_with_the_definition() {
+        // Every pattern and text up to a small length over a small alphabet.
+        fn all(alphabet: &[char], max: usize) -> Vec<String> {
+            let mut out = vec![String::new()];
+            let mut last = vec![String::new()];
+            for _ in 0..max {
+                last = last
+                    .iter()
+                    .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                    .collect();
+                out.extend(last.iter().cloned());
+            }
+            out
+        }
+        let patterns = all(&['a', 'b', ':', '*', '?'], 4);
+        let texts = all(&['a', 'b', ':', 'é'], 5);
+        for p in &patterns {
+            let g = Glob::new(p);
+            let pc: Vec<char> = p.chars().collect();
+            for t in &texts {
+                let tc: Vec<char> = t.chars().collect();
+                assert_eq!(g.matches(t), reference(&pc, &tc), "{p:?} on {t:?}");
+            }
+        }
     }
 
     #[test]

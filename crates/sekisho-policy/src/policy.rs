@@ -7,11 +7,12 @@
 
 use std::fmt;
 
-use crate::arn::ArnPattern;
+use crate::arn::{Arn, ArnPattern};
 use crate::condition::{Condition, Operator};
+use crate::context::Context;
 use crate::glob::Glob;
 use crate::json::{self, Limits, Span, Spanned, Value};
-use crate::variables::Template;
+use crate::variables::{ArnTemplate, Template};
 
 /// `Version` of a policy document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,20 +81,52 @@ pub struct PrincipalBlock {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionPattern {
     pub text: String,
-    glob: Glob,
+    matcher: ActionMatcher,
+    filter: ActionFilter,
+}
+
+/// An action pattern, lower-cased, in the shape it has: nearly every action
+/// pattern is a name, `service:*`, `service:Prefix*` or `*`, matched here
+/// without the general wildcard matcher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ActionMatcher {
+    Exact(String),
+    Prefix(String),
+    Any,
+    Glob(Glob),
 }
 
 impl ActionPattern {
     pub fn new(text: &str) -> ActionPattern {
+        let lower = text.to_lowercase();
+        let glob = Glob::new(&lower);
+        let matcher = if glob.is_any() {
+            ActionMatcher::Any
+        } else if let Some(exact) = glob.as_literal() {
+            ActionMatcher::Exact(exact.to_string())
+        } else {
+            match lower.strip_suffix('*') {
+                Some(prefix) if !prefix.contains(['*', '?']) => {
+                    ActionMatcher::Prefix(prefix.to_string())
+                }
+                _ => ActionMatcher::Glob(glob),
+            }
+        };
         ActionPattern {
             text: text.to_string(),
-            glob: Glob::new(&text.to_lowercase()),
+            matcher,
+            filter: ActionFilter::of_pattern(&lower),
         }
     }
 
     /// Matches an action that the caller lower-cased.
     pub fn matches_lower(&self, action_lower: &str) -> bool {
-        self.glob.matches(action_lower)
+        match &self.matcher {
+            ActionMatcher::Exact(name) => name == action_lower,
+            ActionMatcher::Prefix(prefix) => action_lower.starts_with(prefix.as_str()),
+            ActionMatcher::Any => true,
+            ActionMatcher::Glob(glob) => glob.matches(action_lower),
+        }
     }
 
     /// The service prefix, when the pattern names one without wildcards.
@@ -103,17 +136,188 @@ impl ActionPattern {
     }
 }
 
+/// A cheap necessary condition for an action pattern (or a block of them)
+/// to match an action, checked before any string is compared.
+///
+/// Most statements of a realistic policy set name other actions than the
+/// request's. Three 64-bit masks, a bit each chosen by hash, reject them with
+/// a few integer operations: the exact name of a pattern without wildcards
+/// (`bedrock:invokemodel`); the service and first letter of the name of a
+/// pattern such as `bedrock:get*`; the service of one such as `bedrock:*`.
+/// A false positive (two names sharing a bit) only costs the full match that
+/// follows. There are no false negatives: a pattern without wildcards matches
+/// only its own text, and one whose text up to the first letter after the
+/// colon has no wildcard matches only actions that begin with that text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct ActionFilter {
+    /// All ones for a filter that lets anything through (`NotAction`, a
+    /// wildcard in the service part): a request's `exact` bit is never 0.
+    exact: u64,
+    lead: u64,
+    service: u64,
+}
+
+/// What the filter looks at in a request's action, computed once per
+/// request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ActionKey {
+    /// Never 0.
+    exact: u64,
+    /// 0 when the action has no service prefix (or no name after it).
+    lead: u64,
+    service: u64,
+    /// The positions of the three bits (64 for none), for the index.
+    positions: [u8; 3],
+}
+
+impl ActionKey {
+    /// Of an action the caller lower-cased. One pass of the hash over the
+    /// text: the service's hash, continued over `:` and the first character,
+    /// is the lead's, and continued to the end, the action's.
+    pub(crate) fn new(action_lower: &str) -> ActionKey {
+        let bytes = action_lower.as_bytes();
+        let Some(colon) = bytes.iter().position(|&b| b == b':') else {
+            return ActionKey::of_bits(bit(fnv1a(FNV_OFFSET, bytes)), 0, 0);
+        };
+        let service = fnv1a(FNV_OFFSET, &bytes[..colon]);
+        let lead_end = action_lower[colon + 1..]
+            .chars()
+            .next()
+            .map_or(colon + 1, |c| colon + 1 + c.len_utf8());
+        let lead = fnv1a(service, &bytes[colon..lead_end]);
+        ActionKey::of_bits(
+            bit(fnv1a(lead, &bytes[lead_end..])),
+            if lead_end > colon + 1 { bit(lead) } else { 0 },
+            bit(service),
+        )
+    }
+
+    fn of_bits(exact: u64, lead: u64, service: u64) -> ActionKey {
+        ActionKey {
+            exact,
+            lead,
+            service,
+            // `trailing_zeros` of 0 is 64: no bit.
+            positions: [exact, lead, service].map(|b| b.trailing_zeros() as u8),
+        }
+    }
+}
+
+/// `service:Name` split into the service and the text up to and including
+/// the first character of the name (`None` when the name is empty).
+fn split_action(text: &str) -> Option<(&str, Option<&str>)> {
+    let colon = text.bytes().position(|b| b == b':')?;
+    let lead = text[colon + 1..]
+        .chars()
+        .next()
+        .map(|c| &text[..colon + 1 + c.len_utf8()]);
+    Some((&text[..colon], lead))
+}
+
+impl ActionFilter {
+    const ANY: ActionFilter = ActionFilter {
+        exact: u64::MAX,
+        lead: 0,
+        service: 0,
+    };
+
+    fn of_pattern(lower: &str) -> ActionFilter {
+        let wildcard = |s: &str| s.contains(['*', '?']);
+        let hash = |s: &str| bit(fnv1a(FNV_OFFSET, s.as_bytes()));
+        if !wildcard(lower) {
+            return ActionFilter {
+                exact: hash(lower),
+                ..ActionFilter::default()
+            };
+        }
+        match split_action(lower) {
+            Some((_, Some(lead))) if !wildcard(lead) => ActionFilter {
+                lead: hash(lead),
+                ..ActionFilter::default()
+            },
+            Some((service, _)) if !wildcard(service) => ActionFilter {
+                service: hash(service),
+                ..ActionFilter::default()
+            },
+            _ => ActionFilter::ANY,
+        }
+    }
+
+    fn union(self, other: ActionFilter) -> ActionFilter {
+        ActionFilter {
+            exact: self.exact | other.exact,
+            lead: self.lead | other.lead,
+            service: self.service | other.service,
+        }
+    }
+
+    pub(crate) fn may_match(self, key: ActionKey) -> bool {
+        (self.exact & key.exact) | (self.lead & key.lead) | (self.service & key.service) != 0
+    }
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a, continued from `h`.
+fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// One bit of 64, chosen by a hash.
+fn bit(hash: u64) -> u64 {
+    // FNV-1a's top bits hardly depend on the last bytes (`bedrock:g` and
+    // `bedrock:l` would share a bit), so mix them first (splitmix64's
+    // finalizer).
+    let mut z = hash;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    1 << (z >> 58)
+}
+
 /// `Action` or `NotAction`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionBlock {
     pub negated: bool,
     pub patterns: Vec<ActionPattern>,
+    /// Derived from the two fields above when the block is built.
+    filter: ActionFilter,
 }
 
 impl ActionBlock {
+    pub fn new(negated: bool, patterns: Vec<ActionPattern>) -> ActionBlock {
+        let filter = if negated {
+            // `NotAction` covers what its patterns do not match.
+            ActionFilter::ANY
+        } else {
+            patterns
+                .iter()
+                .fold(ActionFilter::default(), |f, p| f.union(p.filter))
+        };
+        ActionBlock {
+            negated,
+            patterns,
+            filter,
+        }
+    }
+
     /// Does the block cover the (lower-cased) action?
     pub fn covers(&self, action_lower: &str) -> bool {
         self.patterns.iter().any(|p| p.matches_lower(action_lower)) != self.negated
+    }
+
+    /// [`covers`](Self::covers) for a caller that checked the block's
+    /// pre-filter: each pattern's pre-filter before its match. The
+    /// evaluation hot path.
+    pub(crate) fn covers_prefiltered(&self, action_lower: &str, key: ActionKey) -> bool {
+        self.patterns
+            .iter()
+            .any(|p| p.filter.may_match(key) && p.matches_lower(action_lower))
+            != self.negated
     }
 }
 
@@ -130,7 +334,7 @@ enum ResourceMatcher {
     Any,
     Arn(ArnPattern),
     /// Holds policy variables: resolved per request.
-    Template(Template),
+    Template(ArnTemplate),
     /// Neither `*` nor an ARN: matches nothing.
     Invalid,
 }
@@ -143,7 +347,7 @@ impl ResourcePattern {
             .then(|| Template::parse(text).ok().flatten())
             .flatten()
         {
-            ResourceMatcher::Template(t)
+            ResourceMatcher::Template(ArnTemplate::new(&t))
         } else {
             ArnPattern::new(text).map_or(ResourceMatcher::Invalid, ResourceMatcher::Arn)
         };
@@ -160,24 +364,23 @@ impl ResourcePattern {
 
     /// Matches a request's resource. The resource `*` (an action that
     /// supports no resource type) is matched only by the pattern `*`.
-    pub fn matches(&self, resource: &str, ctx: &crate::context::Context) -> bool {
+    pub fn matches(&self, resource: &str, ctx: &Context) -> bool {
+        self.matches_arn(resource, Arn::parse(resource).as_ref(), ctx)
+    }
+
+    /// [`matches`](Self::matches) with the resource already split into an
+    /// ARN (`None` when it is not one), so that a request's ARN is parsed
+    /// once, not once per pattern.
+    pub(crate) fn matches_arn(&self, resource: &str, arn: Option<&Arn<'_>>, ctx: &Context) -> bool {
         match &self.matcher {
             ResourceMatcher::Any => true,
             _ if resource == "*" => false,
-            ResourceMatcher::Arn(p) => p.matches_str(resource),
-            ResourceMatcher::Template(t) => t
-                .resolve_string_pattern(ctx)
-                .is_some_and(|p| p.matches_str(resource)),
+            ResourceMatcher::Arn(p) => arn.is_some_and(|a| p.matches(a)),
+            ResourceMatcher::Template(t) => {
+                arn.is_some_and(|a| t.matches_resource(ctx, resource, a))
+            }
             ResourceMatcher::Invalid => false,
         }
-    }
-}
-
-impl Template {
-    /// Resolves a resource template into an ARN pattern, keeping variable
-    /// values literal.
-    fn resolve_string_pattern(&self, ctx: &crate::context::Context) -> Option<ArnPattern> {
-        crate::condition::resolve_arn_pattern(self, ctx)
     }
 }
 
@@ -189,8 +392,16 @@ pub struct ResourceBlock {
 }
 
 impl ResourceBlock {
-    pub fn covers(&self, resource: &str, ctx: &crate::context::Context) -> bool {
-        self.patterns.iter().any(|p| p.matches(resource, ctx)) != self.negated
+    pub fn covers(&self, resource: &str, ctx: &Context) -> bool {
+        self.covers_arn(resource, Arn::parse(resource).as_ref(), ctx)
+    }
+
+    /// [`covers`](Self::covers) with the resource already split into an ARN.
+    pub(crate) fn covers_arn(&self, resource: &str, arn: Option<&Arn<'_>>, ctx: &Context) -> bool {
+        self.patterns
+            .iter()
+            .any(|p| p.matches_arn(resource, arn, ctx))
+            != self.negated
     }
 }
 
@@ -228,7 +439,214 @@ pub struct Policy {
     /// `Version` was present in the document.
     pub version_given: bool,
     pub id: Option<String>,
-    pub statements: Vec<Statement>,
+    pub statements: Statements,
+}
+
+/// The statements of a policy, in document order.
+///
+/// Read-only (it dereferences to a slice of [`Statement`]) because it also
+/// holds what evaluation derives from the statements: each statement's
+/// action pre-filter and a few facts about it, and an index from the
+/// pre-filters' bits to the statements, so that a request looks only at the
+/// statements that may name its action. Being built together and never
+/// changed, they cannot disagree.
+#[derive(Clone, PartialEq)]
+pub struct Statements {
+    list: Vec<Statement>,
+    /// One per statement, same order.
+    prefilter: Vec<Prefilter>,
+    /// `None` with more statements than the index has bits for (then every
+    /// pre-filter is checked).
+    index: Option<ActionIndex>,
+}
+
+/// Statements by the bits of their action pre-filters, as bitmaps of
+/// statement positions: a request's candidates are the union of four
+/// bitmaps, iterated in statement order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ActionIndex {
+    /// Statements whose pre-filter lets any action through.
+    any: u128,
+    exact: BitTable,
+    lead: BitTable,
+    service: BitTable,
+}
+
+/// Statements per bit position, stored only for the positions in use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct BitTable {
+    /// Per bit position (and one more, for "no bit"): where its bitmap is in
+    /// `statements`, or `NONE`. A table, not a rank computed with a
+    /// population count, which the baseline x86-64 target does in software.
+    slot: [u8; 65],
+    statements: Vec<u128>,
+}
+
+const NONE: u8 = u8::MAX;
+
+impl Default for BitTable {
+    fn default() -> BitTable {
+        BitTable {
+            slot: [NONE; 65],
+            statements: Vec::new(),
+        }
+    }
+}
+
+impl BitTable {
+    fn insert(&mut self, mask: u64, position: usize) {
+        let mut rest = mask;
+        while rest != 0 {
+            let bit = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            if self.slot[bit] == NONE {
+                // At most 64 positions: the slot fits in a byte.
+                self.slot[bit] = self.statements.len() as u8;
+                self.statements.push(0);
+            }
+            self.statements[usize::from(self.slot[bit])] |= 1 << position;
+        }
+    }
+
+    /// The statements at bit position `bit` (64: none).
+    fn get(&self, bit: u8) -> u128 {
+        match self.slot[usize::from(bit)] {
+            NONE => 0,
+            slot => self.statements[usize::from(slot)],
+        }
+    }
+}
+
+impl ActionIndex {
+    fn new(prefilter: &[Prefilter]) -> Option<ActionIndex> {
+        if prefilter.len() > u128::BITS as usize {
+            return None;
+        }
+        let mut index = ActionIndex::default();
+        for (position, pre) in prefilter.iter().enumerate() {
+            let f = pre.action;
+            if f.exact == u64::MAX {
+                index.any |= 1 << position;
+            } else {
+                index.exact.insert(f.exact, position);
+                index.lead.insert(f.lead, position);
+                index.service.insert(f.service, position);
+            }
+        }
+        Some(index)
+    }
+
+    fn candidates(&self, key: ActionKey) -> u128 {
+        let [exact, lead, service] = key.positions;
+        self.any | self.exact.get(exact) | self.lead.get(lead) | self.service.get(service)
+    }
+}
+
+/// What a request must pass before a statement is looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Prefilter {
+    pub(crate) action: ActionFilter,
+    pub(crate) allow: bool,
+    /// The statement applies to any resource (`"*"` among its `Resource`,
+    /// or no `Resource` at all): the resource need not be looked at.
+    pub(crate) any_resource: bool,
+}
+
+impl Statements {
+    fn new(list: Vec<Statement>) -> Statements {
+        let prefilter =
+            list.iter()
+                .map(|s| Prefilter {
+                    action: s.action.filter,
+                    allow: s.effect == Effect::Allow,
+                    any_resource: s.resource.as_ref().is_none_or(|r| {
+                        !r.negated && r.patterns.iter().any(ResourcePattern::is_any)
+                    }),
+                })
+                .collect::<Vec<_>>();
+        Statements {
+            index: ActionIndex::new(&prefilter),
+            list,
+            prefilter,
+        }
+    }
+
+    /// The statements (with their pre-filters) that may name the action,
+    /// in document order.
+    pub(crate) fn candidates(&self, key: ActionKey) -> Candidates<'_> {
+        Candidates {
+            statements: self,
+            key,
+            next: match &self.index {
+                Some(index) => Next::Bits(index.candidates(key)),
+                None => Next::Scan(0),
+            },
+        }
+    }
+}
+
+/// See [`Statements::candidates`].
+pub(crate) struct Candidates<'s> {
+    statements: &'s Statements,
+    key: ActionKey,
+    next: Next,
+}
+
+enum Next {
+    /// The candidates' positions not yet returned.
+    Bits(u128),
+    /// No index: the next position whose pre-filter to check.
+    Scan(usize),
+}
+
+impl<'s> Iterator for Candidates<'s> {
+    type Item = (&'s Prefilter, &'s Statement);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let s = self.statements;
+        let i = match &mut self.next {
+            Next::Bits(bits) => {
+                if *bits == 0 {
+                    return None;
+                }
+                let i = bits.trailing_zeros() as usize;
+                *bits &= *bits - 1;
+                i
+            }
+            Next::Scan(from) => {
+                let offset = s.prefilter[*from..]
+                    .iter()
+                    .position(|pre| pre.action.may_match(self.key))?;
+                let i = *from + offset;
+                *from = i + 1;
+                i
+            }
+        };
+        Some((&s.prefilter[i], &s.list[i]))
+    }
+}
+
+impl std::ops::Deref for Statements {
+    type Target = [Statement];
+
+    fn deref(&self) -> &[Statement] {
+        &self.list
+    }
+}
+
+impl<'a> IntoIterator for &'a Statements {
+    type Item = &'a Statement;
+    type IntoIter = std::slice::Iter<'a, Statement>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.iter()
+    }
+}
+
+impl fmt::Debug for Statements {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.list.fmt(f)
+    }
 }
 
 /// Why a policy document was rejected.
@@ -470,7 +888,7 @@ impl Parser<'_> {
             version,
             version_given,
             id,
-            statements,
+            statements: Statements::new(statements),
         })
     }
 
@@ -535,14 +953,13 @@ impl Parser<'_> {
             }
             Some((negated, v)) => {
                 let name = if negated { "NotAction" } else { "Action" };
-                ActionBlock {
+                ActionBlock::new(
                     negated,
-                    patterns: self
-                        .strings(v, &join(path, name))?
+                    self.strings(v, &join(path, name))?
                         .iter()
                         .map(|a| ActionPattern::new(a))
                         .collect(),
-                }
+                )
             }
         };
         let resource = exclusive("Resource", "NotResource")?
@@ -727,6 +1144,62 @@ mod tests {
         assert_eq!(s.conditions.len(), 3);
         assert_eq!(s.conditions[1].values[0].raw, "true");
         assert_eq!(s.conditions[2].values[0].raw, "3600");
+    }
+
+    #[test]
+    fn prefilters_never_hide_a_match() {
+        let patterns = [
+            "*",
+            "s3:*",
+            "s3:Get*",
+            "s3:GetObject",
+            "s3:G?tObject",
+            "s3:*Object",
+            "s?:GetObject",
+            "S3:GETOBJECT",
+            "bedrock:Invoke*",
+            "bedrock:InvokeModel",
+            "bedrock:",
+            "bedrock*",
+            "*:GetObject",
+            "iam",
+            "",
+            "kms:Décrypt",
+        ];
+        let actions = [
+            "s3:getobject",
+            "s3:getobjectacl",
+            "s3:putobject",
+            "s3:",
+            "s3",
+            "bedrock:invokemodel",
+            "bedrock:",
+            "bedrockx:invokemodel",
+            "iam",
+            "",
+            "kms:décrypt",
+            "kms:dé",
+        ];
+        for negated in [false, true] {
+            for a in patterns {
+                for b in patterns {
+                    let block = ActionBlock::new(
+                        negated,
+                        vec![ActionPattern::new(a), ActionPattern::new(b)],
+                    );
+                    for action in actions {
+                        let key = ActionKey::new(action);
+                        let fast =
+                            block.filter.may_match(key) && block.covers_prefiltered(action, key);
+                        let slow = block.covers(action);
+                        assert_eq!(
+                            fast, slow,
+                            "{a:?}, {b:?} (negated: {negated}) on {action:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -489,14 +489,15 @@ fn count_tokens_request(
         return converse_request(&bytes, upstream);
     }
     if let Some(invoke) = input.get("invokeModel") {
-        let body = invoke
+        // A blob member: base64 in the JSON document.
+        let encoded = invoke
             .get("body")
             .and_then(Value::as_str)
             .ok_or_else(|| crate::protocol::missing("input.invokeModel.body"))?;
+        let body = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded)
+            .map_err(|_| ApiError::validation("input.invokeModel.body must be base64-encoded"))?;
         let format = NativeFormat::for_model(model_id).map_err(|e| backend_error(&e))?;
-        return format
-            .decode_request(body.as_bytes(), upstream)
-            .map_err(|e| backend_error(&e));
+        return format.decode_request(&body, upstream).map_err(|e| backend_error(&e));
     }
     Err(ApiError::validation(
         "input must set 'converse' or 'invokeModel'",
