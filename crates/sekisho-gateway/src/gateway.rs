@@ -140,6 +140,13 @@ impl Gateway {
                 }
             }
         }
+        // HTTP/2 carries the host in the :authority pseudo-header; SigV4
+        // signs it as `host`.
+        if !headers.iter().any(|(n, _)| n == "host")
+            && let Some(authority) = parts.uri.authority()
+        {
+            headers.push(("host".to_string(), authority.as_str().to_string()));
+        }
         let http_parts = HttpParts {
             method: parts.method.as_str(),
             path: parts.uri.path(),

@@ -151,13 +151,15 @@ fn iam_user(scope: &Scope<'_>) -> Result<String, ApiError> {
 }
 
 /// Operations whose UserName is optional and default to the caller (the
-/// caller's own keys); without it, the resource is the account's users.
+/// caller's own keys).
 fn iam_user_optional(scope: &Scope<'_>) -> Result<String, ApiError> {
     match scope.input.get("UserName") {
         Some(name) if !name.is_empty() => {
             Ok(iam_arn(scope, "user", scope.iam.user_path(name), name))
         }
-        _ => Ok(format!("arn:aws:iam::{}:user/*", scope.account)),
+        // Without a UserName the call acts on the caller, and is
+        // authorized on the caller's own ARN, as in AWS.
+        _ => Ok(scope.caller_arn.to_string()),
     }
 }
 
