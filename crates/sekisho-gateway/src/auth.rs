@@ -92,7 +92,10 @@ pub fn auth_error(e: &AuthError, stats: &AuthStats) -> ApiError {
         ),
         AuthError::Malformed(m) => {
             bump(&stats.malformed);
-            ApiError::new(ErrorKind::IncompleteSignature, format!("Malformed authorization: {m}"))
+            ApiError::new(
+                ErrorKind::IncompleteSignature,
+                format!("Malformed authorization: {m}"),
+            )
         }
         AuthError::UnsupportedAlgorithm => {
             bump(&stats.malformed);
@@ -107,10 +110,7 @@ pub fn auth_error(e: &AuthError, stats: &AuthStats) -> ApiError {
         }
         AuthError::RequestTooOld | AuthError::RequestInFuture | AuthError::PresignedExpired => {
             bump(&stats.expired);
-            ApiError::new(
-                ErrorKind::RequestExpired,
-                format!("Signature expired: {e}"),
-            )
+            ApiError::new(ErrorKind::RequestExpired, format!("Signature expired: {e}"))
         }
         AuthError::ScopeMismatch(m) => {
             bump(&stats.malformed);

@@ -735,7 +735,7 @@ pub static OPERATIONS: &[Operation] = &[
         "iam",
         "DeactivateMFADevice",
         "iam:DeactivateMFADevice",
-        iam_user,
+        iam_user_optional,
         false
     ),
     query_op!(

@@ -265,15 +265,22 @@ pub async fn start(config: Config) -> Result<Running, String> {
 /// Writes `.sekisho/credentials` (0600) in the AWS shared-credentials
 /// format, profile `sekisho`.
 pub fn write_credentials(data_dir: &DataDir, key_id: &str, secret: &str) -> Result<(), String> {
-    let credentials = format!("[{PROFILE}]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n");
+    let credentials =
+        format!("[{PROFILE}]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n");
     datadir::write_file(&data_dir.credentials(), credentials.as_bytes(), true)
 }
 
 /// Writes `.sekisho/config` (profile `sekisho`: region, `endpoint_url` of
 /// the listener, `ca_bundle`).
-pub fn write_aws_config(data_dir: &DataDir, config: &Config, bound: Option<SocketAddr>) -> Result<(), String> {
+pub fn write_aws_config(
+    data_dir: &DataDir,
+    config: &Config,
+    bound: Option<SocketAddr>,
+) -> Result<(), String> {
     let endpoint = match bound {
-        Some(addr) if addr.ip().is_unspecified() || addr.ip().is_loopback() => format!("https://localhost:{}", addr.port()),
+        Some(addr) if addr.ip().is_unspecified() || addr.ip().is_loopback() => {
+            format!("https://localhost:{}", addr.port())
+        }
         Some(addr) => format!("https://{addr}"),
         None => "https://localhost:8443".to_string(),
     };

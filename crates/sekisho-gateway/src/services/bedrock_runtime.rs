@@ -497,7 +497,9 @@ fn count_tokens_request(
         let body = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded)
             .map_err(|_| ApiError::validation("input.invokeModel.body must be base64-encoded"))?;
         let format = NativeFormat::for_model(model_id).map_err(|e| backend_error(&e))?;
-        return format.decode_request(&body, upstream).map_err(|e| backend_error(&e));
+        return format
+            .decode_request(&body, upstream)
+            .map_err(|e| backend_error(&e));
     }
     Err(ApiError::validation(
         "input must set 'converse' or 'invokeModel'",
