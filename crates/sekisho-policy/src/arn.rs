@@ -82,6 +82,7 @@ impl ArnPattern {
     }
 
     /// Matches an ARN (case-sensitive, as IAM does).
+    #[inline]
     pub fn matches(&self, arn: &Arn<'_>) -> bool {
         // Every segment must match, in any order: the resource part first,
         // since that is where the patterns of one policy set usually differ

@@ -258,8 +258,8 @@ pub struct Condition {
     /// `operator.kind.family()` and `.is_negated()`, read once.
     family: Family,
     negated: bool,
-    /// A hash of what the evaluation depends on; see [`Condition::same_as`].
-    fingerprint: u64,
+    /// No value holds a policy variable.
+    plain: bool,
 }
 
 impl Condition {
@@ -299,12 +299,7 @@ impl Condition {
             })
             .collect();
         let key_lower = key.to_ascii_lowercase();
-        let mut identity = format!("{}\0{key_lower}", operator.name()).into_bytes();
-        for v in &values {
-            identity.push(0);
-            identity.push(u8::from(v.template.is_some()));
-            identity.extend_from_slice(v.raw.as_bytes());
-        }
+        let plain = values.iter().all(|v| v.template.is_none());
         Condition {
             operator,
             key: key.to_string(),
@@ -313,31 +308,8 @@ impl Condition {
             values,
             family,
             negated: operator.kind.is_negated(),
-            fingerprint: crate::context::fnv1a(&identity),
+            plain,
         }
-    }
-
-    /// Evaluates to the same as `other` for every request: the same
-    /// operator on the same key with the same values, read the same way.
-    /// (Everything else a condition holds is derived from these.) Policy
-    /// sets repeat their guards, an MFA or region or organization check, in
-    /// many statements; evaluation computes each such condition once per
-    /// request.
-    pub(crate) fn same_as(&self, other: &Condition) -> bool {
-        std::ptr::eq(self, other)
-            || (self.fingerprint == other.fingerprint
-                && self.operator == other.operator
-                && self.key_lower == other.key_lower
-                && self.values.len() == other.values.len()
-                && self
-                    .values
-                    .iter()
-                    .zip(&other.values)
-                    .all(|(a, b)| a.raw == b.raw && a.template.is_some() == b.template.is_some()))
-    }
-
-    pub(crate) fn fingerprint(&self) -> u64 {
-        self.fingerprint
     }
 
     /// Evaluates the condition against the request context.
@@ -351,7 +323,7 @@ impl Condition {
             return self
                 .values
                 .iter()
-                .any(|v| v.compiled == Compiled::Bool(is_absent));
+                .any(|v| matches!(v.compiled, Compiled::Bool(b) if b == is_absent));
         }
         let Some(value) = present else {
             // A missing key: IfExists holds, ForAllValues holds vacuously,
@@ -381,6 +353,35 @@ impl Condition {
 
     /// One request value against all policy values.
     fn single(&self, request: &str, ctx: &Context) -> bool {
+        // The operators nearly every condition uses, with values without
+        // variables: compared directly, without the general reading of the
+        // request value for its family.
+        if self.plain {
+            match self.family {
+                Family::String => {
+                    return self.plain_match(|c| match c {
+                        Compiled::Str(p) => Some(p == request),
+                        _ => None,
+                    });
+                }
+                Family::StringLike => {
+                    return self.plain_match(|c| match c {
+                        Compiled::Glob(g) => Some(g.matches(request)),
+                        _ => None,
+                    });
+                }
+                Family::Bool => {
+                    let Some(request) = parse_bool(request) else {
+                        return false;
+                    };
+                    return self.plain_match(|c| match c {
+                        Compiled::Bool(p) => Some(*p == request),
+                        _ => None,
+                    });
+                }
+                _ => {}
+            }
+        }
         let (kind, family) = (self.operator.kind, self.family);
         let Some(request) = RequestValue::read(family, request) else {
             return false;
@@ -412,6 +413,24 @@ impl Condition {
         } else {
             matched
         }
+    }
+}
+
+impl Condition {
+    /// [`single`](Self::single) over values without variables: `test` says
+    /// whether a policy value matches, `None` when it is unreadable. A
+    /// positive operator holds when any value matches; a negated one when
+    /// none does and at least one was readable.
+    fn plain_match(&self, test: impl Fn(&Compiled) -> Option<bool>) -> bool {
+        let mut readable = false;
+        for value in &self.values {
+            match test(&value.compiled) {
+                Some(true) => return !self.negated,
+                Some(false) => readable = true,
+                None => {}
+            }
+        }
+        self.negated && readable
     }
 }
 
@@ -563,6 +582,7 @@ pub fn parse_number(text: &str) -> Option<f64> {
     t.parse().ok()
 }
 
+#[inline]
 pub fn parse_bool(text: &str) -> Option<bool> {
     // The spelling every request and nearly every policy uses, first.
     match text {

@@ -83,6 +83,7 @@ impl Context {
     /// [`find`](Self::find) for a look-up: a typical request has a dozen
     /// keys, and a forward scan of their hashes beats the bookkeeping of a
     /// binary search.
+    #[inline]
     fn position(&self, key_lower: &str, hash: KeyHash) -> Option<usize> {
         if self.entries.len() > 16 {
             return self.find(key_lower, hash).ok();
@@ -135,6 +136,7 @@ impl Context {
 
     /// Looks up a lower-case key whose hash the caller computed once (the
     /// evaluation hot path).
+    #[inline]
     pub fn get_hashed(&self, key_lower: &str, hash: KeyHash) -> Option<&ContextValue> {
         self.position(key_lower, hash)
             .map(|i| &self.entries[i].value)

@@ -281,14 +281,7 @@ struct Evaluator<'e, 'p> {
     near_misses: Vec<NearMiss<'p>>,
     explain: bool,
     has_boundary: bool,
-    /// Conditions evaluated for this request and their results, the most
-    /// recent few: see [`Condition::same_as`].
-    memo: [Option<(&'p Condition, bool)>; MEMO],
-    memo_next: usize,
 }
-
-/// How many condition results a decision remembers.
-const MEMO: usize = 8;
 
 impl<'e, 'p> Evaluator<'e, 'p> {
     fn layer(
@@ -390,7 +383,7 @@ impl<'e, 'p> Evaluator<'e, 'p> {
             return m;
         }
         for condition in &s.conditions {
-            if !self.condition_holds(condition) {
+            if !condition.evaluate(r.context) {
                 if self.explain && s.effect == Effect::Allow {
                     self.near_misses.push(NearMiss { hit, condition });
                 }
@@ -398,20 +391,6 @@ impl<'e, 'p> Evaluator<'e, 'p> {
             }
         }
         m
-    }
-
-    /// Evaluates a condition, or recalls the result of an identical one.
-    fn condition_holds(&mut self, condition: &'p Condition) -> bool {
-        let fingerprint = condition.fingerprint();
-        for (seen, holds) in self.memo.iter().flatten() {
-            if seen.fingerprint() == fingerprint && seen.same_as(condition) {
-                return *holds;
-            }
-        }
-        let holds = condition.evaluate(self.request.context);
-        self.memo[self.memo_next % MEMO] = Some((condition, holds));
-        self.memo_next += 1;
-        holds
     }
 
     /// Evaluates the organization levels of one layer (SCPs or RCPs). Says
@@ -471,8 +450,6 @@ pub fn evaluate_with<'p>(
         near_misses: Vec::new(),
         explain,
         has_boundary: !policies.boundaries.is_empty(),
-        memo: [None; MEMO],
-        memo_next: 0,
     };
     let mut decision = Decision {
         outcome: Outcome::ImplicitlyDenied,

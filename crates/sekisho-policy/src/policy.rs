@@ -120,6 +120,7 @@ impl ActionPattern {
     }
 
     /// Matches an action that the caller lower-cased.
+    #[inline]
     pub fn matches_lower(&self, action_lower: &str) -> bool {
         match &self.matcher {
             ActionMatcher::Exact(name) => name == action_lower,
@@ -251,6 +252,7 @@ impl ActionFilter {
         }
     }
 
+    #[inline]
     pub(crate) fn may_match(self, key: ActionKey) -> bool {
         (self.exact & key.exact) | (self.lead & key.lead) | (self.service & key.service) != 0
     }
@@ -313,6 +315,7 @@ impl ActionBlock {
     /// [`covers`](Self::covers) for a caller that checked the block's
     /// pre-filter: each pattern's pre-filter before its match. The
     /// evaluation hot path.
+    #[inline]
     pub(crate) fn covers_prefiltered(&self, action_lower: &str, key: ActionKey) -> bool {
         self.patterns
             .iter()
@@ -397,6 +400,7 @@ impl ResourceBlock {
     }
 
     /// [`covers`](Self::covers) with the resource already split into an ARN.
+    #[inline]
     pub(crate) fn covers_arn(&self, resource: &str, arn: Option<&Arn<'_>>, ctx: &Context) -> bool {
         self.patterns
             .iter()
@@ -509,6 +513,7 @@ impl BitTable {
     }
 
     /// The statements at bit position `bit` (64: none).
+    #[inline]
     fn get(&self, bit: u8) -> u128 {
         match self.slot[usize::from(bit)] {
             NONE => 0,
@@ -536,6 +541,7 @@ impl ActionIndex {
         Some(index)
     }
 
+    #[inline]
     fn candidates(&self, key: ActionKey) -> u128 {
         let [exact, lead, service] = key.positions;
         self.any | self.exact.get(exact) | self.lead.get(lead) | self.service.get(service)
@@ -573,6 +579,7 @@ impl Statements {
 
     /// The statements (with their pre-filters) that may name the action,
     /// in document order.
+    #[inline]
     pub(crate) fn candidates(&self, key: ActionKey) -> Candidates<'_> {
         Candidates {
             statements: self,
@@ -602,6 +609,7 @@ enum Next {
 impl<'s> Iterator for Candidates<'s> {
     type Item = (&'s Prefilter, &'s Statement);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let s = self.statements;
         let i = match &mut self.next {
@@ -1198,6 +1206,60 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn candidates_are_every_statement_that_covers_the_action() {
+        let patterns = [
+            "s3:GetObject",
+            "s3:Get*",
+            "s3:*",
+            "kms:Decrypt",
+            "*",
+            "*:Decrypt",
+            "bedrock:Invoke*",
+            "S3:PUTOBJECT",
+            "iam:?assRole",
+        ];
+        let actions = [
+            "s3:getobject",
+            "s3:putobject",
+            "kms:decrypt",
+            "bedrock:invokemodel",
+            "iam:passrole",
+            "sts:assumerole",
+        ];
+        // 40 statements use the index; 200 are past its 128 bits and are
+        // scanned.
+        for count in [40, 200] {
+            let statements: Vec<String> = (0..count)
+                .map(|i| {
+                    let a = patterns[i % patterns.len()];
+                    let b = patterns[(i * 7 + 3) % patterns.len()];
+                    let key = if i % 11 == 0 { "NotAction" } else { "Action" };
+                    format!(r#"{{"Effect":"Allow","{key}":["{a}","{b}"],"Resource":"*"}}"#)
+                })
+                .collect();
+            let doc = format!(r#"{{"Statement":[{}]}}"#, statements.join(","));
+            let policy = parse(&doc).unwrap();
+            assert_eq!(policy.statements.index.is_some(), count <= 128);
+            for action in actions {
+                let key = ActionKey::new(action);
+                let fast: Vec<usize> = policy
+                    .statements
+                    .candidates(key)
+                    .filter(|(_, s)| s.action.covers_prefiltered(action, key))
+                    .map(|(_, s)| s.index)
+                    .collect();
+                let slow: Vec<usize> = policy
+                    .statements
+                    .iter()
+                    .filter(|s| s.action.covers(action))
+                    .map(|s| s.index)
+                    .collect();
+                assert_eq!(fast, slow, "{count} statements, {action}");
             }
         }
     }
