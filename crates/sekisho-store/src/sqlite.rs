@@ -141,7 +141,19 @@ impl SqliteStore {
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| fail("setting the busy timeout", e))?;
 
-        let fresh = match identify(&conn).map_err(|e| fail("reading the database header", e))? {
+        let mut first = identify(&conn).map_err(|e| fail("reading the database header", e))?;
+        if matches!(first, Identity::Foreign(_)) && self.path.is_some() {
+            // Another handle may be initialising this new file right now,
+            // and a read without the write lock can see its table before
+            // its header: look again while holding the write lock (which
+            // waits for that initialiser) before refusing the file.
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| fail("reading the database header", e))?;
+            first = identify(&tx).map_err(|e| fail("reading the database header", e))?;
+            tx.commit().map_err(|e| fail("reading the database header", e))?;
+        }
+        let fresh = match first {
             Identity::Empty => true,
             Identity::Sekisho(version) => {
                 check_version(&display_path, version)?;
