@@ -151,7 +151,8 @@ impl SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(|e| fail("reading the database header", e))?;
             first = identify(&tx).map_err(|e| fail("reading the database header", e))?;
-            tx.commit().map_err(|e| fail("reading the database header", e))?;
+            tx.commit()
+                .map_err(|e| fail("reading the database header", e))?;
         }
         let fresh = match first {
             Identity::Empty => true,
