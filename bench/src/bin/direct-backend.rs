@@ -26,35 +26,60 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn respond(status: u16, body: Vec<u8>) -> http::Response<Full<Bytes>> {
     http::Response::builder()
         .status(status)
         .header(http::header::CONTENT_TYPE, "application/json")
-        .header("x-amzn-requestid", sekisho_gateway::protocol::new_request_id())
+        .header(
+            "x-amzn-requestid",
+            sekisho_gateway::protocol::new_request_id(),
+        )
         .body(Full::new(Bytes::from(body)))
         .expect("a valid response")
 }
 
-async fn handle(echo: Arc<EchoBackend>, request: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
+async fn handle(
+    echo: Arc<EchoBackend>,
+    request: http::Request<Incoming>,
+) -> http::Response<Full<Bytes>> {
     let path = request.uri().path().to_string();
-    let Some(model) = path.strip_prefix("/model/").and_then(|p| p.strip_suffix("/converse")) else {
+    let Some(model) = path
+        .strip_prefix("/model/")
+        .and_then(|p| p.strip_suffix("/converse"))
+    else {
         return respond(404, br#"{"message":"not found"}"#.to_vec());
     };
     let model = model.to_string();
-    let body = match Limited::new(request.into_body(), 20 * 1024 * 1024).collect().await {
+    let body = match Limited::new(request.into_body(), 20 * 1024 * 1024)
+        .collect()
+        .await
+    {
         Ok(b) => b.to_bytes(),
         Err(_) => return respond(400, br#"{"message":"unreadable body"}"#.to_vec()),
     };
     let chat = match converse_request(&body, &model) {
         Ok(c) => c,
-        Err(e) => return respond(400, serde_json::to_vec(&serde_json::json!({"message": e.message})).unwrap_or_default()),
+        Err(e) => {
+            return respond(
+                400,
+                serde_json::to_vec(&serde_json::json!({"message": e.message})).unwrap_or_default(),
+            );
+        }
     };
     match echo.converse(chat).await {
-        Ok(answer) => respond(200, serde_json::to_vec(&converse_response(&answer)).unwrap_or_default()),
-        Err(e) => respond(500, serde_json::to_vec(&serde_json::json!({"message": e.to_string()})).unwrap_or_default()),
+        Ok(answer) => respond(
+            200,
+            serde_json::to_vec(&converse_response(&answer)).unwrap_or_default(),
+        ),
+        Err(e) => respond(
+            500,
+            serde_json::to_vec(&serde_json::json!({"message": e.to_string()})).unwrap_or_default(),
+        ),
     }
 }
 
@@ -75,7 +100,9 @@ fn main() -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async move {
-        let listener = TcpListener::bind(bind).await.map_err(|e| format!("bind {bind}: {e}"))?;
+        let listener = TcpListener::bind(bind)
+            .await
+            .map_err(|e| format!("bind {bind}: {e}"))?;
         println!("direct backend listening on https://{bind}");
         let acceptor = TlsAcceptor::from(tls);
         loop {
@@ -93,7 +120,9 @@ fn main() -> Result<(), String> {
             let acceptor = acceptor.clone();
             let echo = echo.clone();
             tokio::spawn(async move {
-                let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await else {
+                let Ok(Ok(tls)) =
+                    tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await
+                else {
                     return;
                 };
                 let svc = hyper::service::service_fn(move |req| {

@@ -35,23 +35,32 @@ fn arg(args: &[String], name: &str) -> Result<String, String> {
 }
 
 fn read_key(path: &Path) -> Result<[u8; 32], String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let bytes: Vec<u8> = (0..text.trim().len() / 2)
         .map(|i| u8::from_str_radix(&text.trim()[2 * i..2 * i + 2], 16))
         .collect::<Result<_, _>>()
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    bytes.try_into().map_err(|_| format!("{} is not a 32-byte key", path.display()))
+    bytes
+        .try_into()
+        .map_err(|_| format!("{} is not a 32-byte key", path.display()))
 }
 
 /// The JSON files in `dir` whose names start with `prefix`, sorted.
 fn files(dir: &Path, prefix: &str) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     for entry in entries {
         let path = entry.map_err(|e| e.to_string())?.path();
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
         if name.starts_with(prefix) && path.extension().is_some_and(|e| e == "json") {
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             out.push((name, text));
         }
     }
@@ -68,14 +77,21 @@ fn main() -> Result<(), String> {
 
     // An existing data directory only (never creates one).
     if !data_dir.join("credentials").is_file() {
-        return Err(format!("{} is not an initialised data directory; start `sekisho serve` once first", data_dir.display()));
+        return Err(format!(
+            "{} is not an initialised data directory; start `sekisho serve` once first",
+            data_dir.display()
+        ));
     }
     let dir = datadir::open_or_create(&data_dir, None, &[])?;
     let store = SqliteStore::open(&dir.database()).map_err(|e| e.to_string())?;
     let secrets = SecretBox::new(&read_key(&dir.secrets_key())?);
-    let mut iam = IamState::load(&dir.account_id, |c, p| store.list(c, p)).map_err(|e| e.to_string())?;
+    let mut iam =
+        IamState::load(&dir.account_id, |c, p| store.list(c, p)).map_err(|e| e.to_string())?;
     if iam.get_user(USER).is_ok() {
-        return Err(format!("user {USER} already exists in {}; use a new data directory", data_dir.display()));
+        return Err(format!(
+            "user {USER} already exists in {}; use a new data directory",
+            data_dir.display()
+        ));
     }
     let now = time::OffsetDateTime::now_utc();
     let e = |what: &str| {
@@ -98,44 +114,59 @@ fn main() -> Result<(), String> {
         Ok(info.policy.arn.clone())
     };
 
-    let boundary_text = std::fs::read_to_string(policies.join("boundary.json")).map_err(|e| e.to_string())?;
+    let boundary_text =
+        std::fs::read_to_string(policies.join("boundary.json")).map_err(|e| e.to_string())?;
     let boundary = create_policy(&mut iam, "bench-boundary", &boundary_text)?;
     iam.create_user(
         CreateUserRequest {
             user_name: USER.into(),
             path: Some("/bench/".into()),
             permissions_boundary: Some(boundary),
-            tags: vec![Tag::new("team", "ml"), Tag::new("cost-center", "cc-ml-42"), Tag::new("env", "bench")],
+            tags: vec![
+                Tag::new("team", "ml"),
+                Tag::new("cost-center", "cc-ml-42"),
+                Tag::new("env", "bench"),
+            ],
         },
         now,
     )
     .map_err(e("create user"))?;
-    iam.create_group(GROUP, Some("/bench/"), now).map_err(e("create group"))?;
-    iam.add_user_to_group(GROUP, USER).map_err(e("add user to group"))?;
+    iam.create_group(GROUP, Some("/bench/"), now)
+        .map_err(e("create group"))?;
+    iam.add_user_to_group(GROUP, USER)
+        .map_err(e("add user to group"))?;
 
     let mut count = 0;
     for (name, text) in files(&identity, "user-managed-")? {
         let arn = create_policy(&mut iam, &name, &text)?;
-        iam.attach_user_policy(USER, &arn).map_err(e(&format!("attach {name}")))?;
+        iam.attach_user_policy(USER, &arn)
+            .map_err(e(&format!("attach {name}")))?;
         count += 1;
     }
     for (name, text) in files(&identity, "user-inline-")? {
-        iam.put_user_policy(USER, &name, &text).map_err(e(&format!("put user policy {name}")))?;
+        iam.put_user_policy(USER, &name, &text)
+            .map_err(e(&format!("put user policy {name}")))?;
         count += 1;
     }
     for (name, text) in files(&identity, "group-managed-")? {
         let arn = create_policy(&mut iam, &name, &text)?;
-        iam.attach_group_policy(GROUP, &arn).map_err(e(&format!("attach {name}")))?;
+        iam.attach_group_policy(GROUP, &arn)
+            .map_err(e(&format!("attach {name}")))?;
         count += 1;
     }
     for (name, text) in files(&identity, "group-inline-")? {
-        iam.put_group_policy(GROUP, &name, &text).map_err(e(&format!("put group policy {name}")))?;
+        iam.put_group_policy(GROUP, &name, &text)
+            .map_err(e(&format!("put group policy {name}")))?;
         count += 1;
     }
 
-    let (key_id, secret) = generate_access_key(AccessKeyKind::LongTerm).map_err(|_| "random generator failed")?;
-    let sealed = secrets.seal(secret.expose().as_bytes()).map_err(|_| "cannot seal the secret")?;
-    iam.create_access_key(USER, key_id.clone(), sealed, now).map_err(e("create access key"))?;
+    let (key_id, secret) =
+        generate_access_key(AccessKeyKind::LongTerm).map_err(|_| "random generator failed")?;
+    let sealed = secrets
+        .seal(secret.expose().as_bytes())
+        .map_err(|_| "cannot seal the secret")?;
+    iam.create_access_key(USER, key_id.clone(), sealed, now)
+        .map_err(e("create access key"))?;
     persist_iam(&store, &mut iam).map_err(|e| e.message)?;
 
     let user_arn = iam.get_user(USER).map_err(e("get user"))?.arn.clone();
@@ -147,8 +178,12 @@ fn main() -> Result<(), String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o600)).map_err(|e| e.to_string())?;
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| e.to_string())?;
     }
-    println!("seeded {user_arn} with {count} identity policies and a boundary; key {key_id} in {}", out.display());
+    println!(
+        "seeded {user_arn} with {count} identity policies and a boundary; key {key_id} in {}",
+        out.display()
+    );
     Ok(())
 }
