@@ -278,10 +278,7 @@ pub fn from_converse_response(
                 ContentBlock::Other(_) => None,
             })
             .collect();
-        Usage {
-            input_tokens: count_request_tokens(request),
-            output_tokens: count_text_tokens(&text),
-        }
+        Usage::estimate(request, &text)
     });
     Ok(ChatResponse {
         message: Message {

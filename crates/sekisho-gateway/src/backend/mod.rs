@@ -88,6 +88,15 @@ pub struct Usage {
 }
 
 impl Usage {
+    /// Counts estimated with the echo tokenizer, for upstreams that report
+    /// no usage.
+    pub fn estimate(request: &ChatRequest, output_text: &str) -> Usage {
+        Usage {
+            input_tokens: echo::count_request_tokens(request),
+            output_tokens: echo::count_text_tokens(output_text),
+        }
+    }
+
     pub fn total(&self) -> u32 {
         self.input_tokens.saturating_add(self.output_tokens)
     }

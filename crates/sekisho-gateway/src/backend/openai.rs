@@ -731,10 +731,7 @@ pub fn from_openai_response(
     if !tool_calls.is_empty() && stop_reason == StopReason::EndTurn {
         stop_reason = StopReason::ToolUse;
     }
-    let usage = usage_from(value.get("usage")).unwrap_or_else(|| Usage {
-        input_tokens: count_request_tokens(request),
-        output_tokens: count_text_tokens(&text),
-    });
+    let usage = usage_from(value.get("usage")).unwrap_or_else(|| Usage::estimate(request, &text));
     Ok(ChatResponse {
         message: Message {
             role: Role::Assistant,
