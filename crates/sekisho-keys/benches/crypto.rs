@@ -31,21 +31,33 @@ fn setup() -> (KeyRing, String, EncryptionContext) {
 fn bench(c: &mut Criterion) {
     let (ring, key, ctx) = setup();
     let kib = vec![0x5Au8; 1024];
-    let blob = ring.encrypt(REGION, &key, &kib, &ctx).expect("encrypt").ciphertext_blob;
+    let blob = ring
+        .encrypt(REGION, &key, &kib, &ctx)
+        .expect("encrypt")
+        .ciphertext_blob;
 
     let mut g = c.benchmark_group("kms");
     g.throughput(Throughput::Bytes(1024));
     g.bench_function("encrypt_1KiB", |b| {
-        b.iter(|| ring.encrypt(REGION, &key, black_box(&kib), &ctx).expect("encrypt"))
+        b.iter(|| {
+            ring.encrypt(REGION, &key, black_box(&kib), &ctx)
+                .expect("encrypt")
+        })
     });
     g.bench_function("decrypt_1KiB", |b| {
-        b.iter(|| ring.decrypt(REGION, black_box(&blob), &ctx, None).expect("decrypt"))
+        b.iter(|| {
+            ring.decrypt(REGION, black_box(&blob), &ctx, None)
+                .expect("decrypt")
+        })
     });
     g.finish();
 
     let aes256 = DataKeySize::from_request(Some("AES_256"), None).expect("size");
     c.bench_function("kms/generate_data_key_AES_256", |b| {
-        b.iter(|| ring.generate_data_key(REGION, &key, aes256, &ctx).expect("gdk"))
+        b.iter(|| {
+            ring.generate_data_key(REGION, &key, aes256, &ctx)
+                .expect("gdk")
+        })
     });
 
     let big = vec![0xA5u8; 64 * 1024];
@@ -53,10 +65,16 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("envelope");
     g.throughput(Throughput::Bytes(big.len() as u64));
     g.bench_function("seal_with_64KiB", |b| {
-        b.iter(|| ring.seal_with(REGION, &key, black_box(&big), &ctx).expect("seal"))
+        b.iter(|| {
+            ring.seal_with(REGION, &key, black_box(&big), &ctx)
+                .expect("seal")
+        })
     });
     g.bench_function("open_sealed_64KiB", |b| {
-        b.iter(|| ring.open_sealed(REGION, black_box(&sealed), &ctx).expect("open"))
+        b.iter(|| {
+            ring.open_sealed(REGION, black_box(&sealed), &ctx)
+                .expect("open")
+        })
     });
     g.finish();
 }

@@ -94,7 +94,13 @@ mod tests {
         let b = encrypt(&m, [1; 16], 7, b"hi", &ctx).unwrap();
         assert_eq!(b.len(), MIN_BLOB_BYTES + 2);
         let h = parse_header(&b).unwrap();
-        assert_eq!(h, BlobHeader { key_uuid: [1; 16], version: 7 });
+        assert_eq!(
+            h,
+            BlobHeader {
+                key_uuid: [1; 16],
+                version: 7
+            }
+        );
         assert_eq!(decrypt(&m, &b, &ctx).unwrap().as_slice(), b"hi");
         assert!(decrypt(&m, &b, &EncryptionContext::new()).is_err());
         assert!(parse_header(&b[..MIN_BLOB_BYTES - 1]).is_err());

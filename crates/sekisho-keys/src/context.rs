@@ -54,6 +54,9 @@ mod tests {
         let a = ctx(&[("x", "1"), ("a", "2")]);
         let b = ctx(&[("a", "2"), ("x", "1")]);
         assert_eq!(canonical_context(&a), canonical_context(&b));
-        assert_eq!(canonical_context(&EncryptionContext::new()), vec![0, 0, 0, 0]);
+        assert_eq!(
+            canonical_context(&EncryptionContext::new()),
+            vec![0, 0, 0, 0]
+        );
     }
 }

@@ -138,7 +138,13 @@ impl Envelope {
         };
         let aad = env.aad(context);
         let mut ct = Vec::with_capacity(plaintext.len() + TAG_BYTES);
-        aead::seal_into(data_key.expose_secret(), &env.nonce, &aad, plaintext, &mut ct)?;
+        aead::seal_into(
+            data_key.expose_secret(),
+            &env.nonce,
+            &aad,
+            plaintext,
+            &mut ct,
+        )?;
         env.ciphertext = ct;
         Ok(env)
     }
@@ -167,7 +173,9 @@ impl Envelope {
     /// Parses [`Envelope::to_bytes`]; malformed input is `InvalidCiphertext`.
     pub fn parse(bytes: &[u8]) -> Result<Envelope, KeyError> {
         let bad = KeyError::bad_ciphertext;
-        let rest = bytes.strip_prefix(ENVELOPE_MAGIC.as_slice()).ok_or_else(bad)?;
+        let rest = bytes
+            .strip_prefix(ENVELOPE_MAGIC.as_slice())
+            .ok_or_else(bad)?;
         let (&w, rest) = rest.split_first().ok_or_else(bad)?;
         let wrapping = match w {
             1 => Wrapping::Master,
@@ -257,7 +265,10 @@ mod tests {
         for i in 0..s.len() {
             let mut t = s.clone();
             t[i] ^= 1;
-            assert_eq!(open(&k, &t, b"aad").unwrap_err().code(), "InvalidCiphertextException");
+            assert_eq!(
+                open(&k, &t, b"aad").unwrap_err().code(),
+                "InvalidCiphertextException"
+            );
         }
         for n in 0..s.len() {
             assert!(open(&k, &s[..n], b"aad").is_err());
@@ -279,7 +290,12 @@ mod tests {
         let m = MasterKey::generate().unwrap();
         let data = vec![42u8; 100_000];
         let e = seal_envelope_with_master(&m, &data, &ctx()).unwrap();
-        assert_eq!(open_envelope_with_master(&m, &e, &ctx()).unwrap().as_slice(), &data[..]);
+        assert_eq!(
+            open_envelope_with_master(&m, &e, &ctx())
+                .unwrap()
+                .as_slice(),
+            &data[..]
+        );
         assert!(open_envelope_with_master(&m, &e, &EncryptionContext::new()).is_err());
         let other = MasterKey::generate().unwrap();
         assert!(open_envelope_with_master(&other, &e, &ctx()).is_err());
@@ -287,7 +303,10 @@ mod tests {
         for i in 0..small.len() {
             let mut t = small.clone();
             t[i] ^= 0x80;
-            assert!(open_envelope_with_master(&m, &t, &ctx()).is_err(), "byte {i}");
+            assert!(
+                open_envelope_with_master(&m, &t, &ctx()).is_err(),
+                "byte {i}"
+            );
         }
         for n in 0..small.len() {
             assert!(open_envelope_with_master(&m, &small[..n], &ctx()).is_err());

@@ -67,9 +67,9 @@ pub struct LoadedMasterKey {
     pub warning: Option<String>,
 }
 
-/// Loads the master key. Precedence: env value > explicit file > default file
-/// > generate at the default path (mode 0600, `create_new`, so a concurrent
-/// start never overwrites a key another process just wrote).
+/// Loads the master key. Precedence: env value, then explicit file, then
+/// default file, then generate at the default path (mode 0600, `create_new`,
+/// so a concurrent start never overwrites a key another process just wrote).
 pub fn load_master_key(opts: &MasterKeyOptions) -> Result<LoadedMasterKey, KeyError> {
     if let Some(value) = &opts.env_value {
         return Ok(LoadedMasterKey {
@@ -144,10 +144,10 @@ fn parse_env_value(value: &str) -> Result<MasterKey, KeyError> {
              base64 of 32 bytes"
         )));
     }
-    if v.len() == 64 {
-        if let Some(k) = decode_hex32(v.as_bytes()) {
-            return Ok(k);
-        }
+    if v.len() == 64
+        && let Some(k) = decode_hex32(v.as_bytes())
+    {
+        return Ok(k);
     }
     let engines = [
         &base64::engine::general_purpose::STANDARD,
@@ -192,7 +192,10 @@ fn read_key_file(path: &Path) -> Result<Option<MasterKey>, KeyError> {
     };
     // Check the opened file itself, not the path, so a swap in between is moot.
     let meta = file.metadata().map_err(|e| {
-        KeyError::MasterKey(format!("cannot stat master key file {}: {e}", path.display()))
+        KeyError::MasterKey(format!(
+            "cannot stat master key file {}: {e}",
+            path.display()
+        ))
     })?;
     if !meta.is_file() {
         return Err(KeyError::MasterKey(format!(
@@ -207,7 +210,10 @@ fn read_key_file(path: &Path) -> Result<Option<MasterKey>, KeyError> {
         .take(MAX_FILE_BYTES as u64 + 1)
         .read_to_end(&mut buf)
         .map_err(|e| {
-            KeyError::MasterKey(format!("cannot read master key file {}: {e}", path.display()))
+            KeyError::MasterKey(format!(
+                "cannot read master key file {}: {e}",
+                path.display()
+            ))
         })?;
     parse_file_content(path, &buf).map(Some)
 }
@@ -324,9 +330,8 @@ mod tests {
     fn env_forms() {
         let hex_key = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
         let k = parse_env_value(hex_key).unwrap();
-        let b64 = base64::engine::general_purpose::STANDARD.encode(
-            hex::decode(hex_key.to_lowercase()).unwrap(),
-        );
+        let b64 = base64::engine::general_purpose::STANDARD
+            .encode(hex::decode(hex_key.to_lowercase()).unwrap());
         assert!(k.ct_eq(&parse_env_value(&format!(" {b64}\n")).unwrap()));
         assert!(parse_env_value("").is_err());
         assert!(parse_env_value("zz").is_err());
@@ -345,7 +350,10 @@ mod tests {
         assert!(parse_file_content(p, &[&good[..], b"\r\n"].concat()).is_ok());
         assert!(parse_file_content(p, &[&good[..], b"\n\n"].concat()).is_err());
         let e = parse_file_content(p, &good[..63]).unwrap_err().to_string();
-        assert!(e.contains("/x/master.key") && e.contains("64 hexadecimal"), "{e}");
+        assert!(
+            e.contains("/x/master.key") && e.contains("64 hexadecimal"),
+            "{e}"
+        );
         let mut bad = good;
         bad[10] = b'g';
         assert!(parse_file_content(p, &bad).is_err());

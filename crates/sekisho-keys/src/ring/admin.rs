@@ -140,7 +140,12 @@ impl KeyRing {
     }
 
     /// KMS `TagResource`: adds tags, replacing the value of existing keys.
-    pub fn tag_resource(&mut self, region: &str, key_ref: &str, tags: &[Tag]) -> Result<(), KeyError> {
+    pub fn tag_resource(
+        &mut self,
+        region: &str,
+        key_ref: &str,
+        tags: &[Tag],
+    ) -> Result<(), KeyError> {
         let k = self.resolve_key_only(region, key_ref)?;
         check_not_pending(k)?;
         let mut merged = k.tags.clone();
@@ -220,7 +225,11 @@ impl KeyRing {
         let target = self.resolve_key_only(region, target_key_ref)?;
         check_not_pending(target)?;
         let target_id = target.id.clone();
-        if self.aliases.get(&slot).is_some_and(|a| a.target_key_id != target_id) {
+        if self
+            .aliases
+            .get(&slot)
+            .is_some_and(|a| a.target_key_id != target_id)
+        {
             self.check_alias_quota(&target_id)?;
         }
         self.dirty.insert(persist::alias_record(region, alias_name));
@@ -271,7 +280,11 @@ impl KeyRing {
     }
 
     fn check_alias_quota(&self, key_id: &str) -> Result<(), KeyError> {
-        let n = self.aliases.values().filter(|a| a.target_key_id == key_id).count();
+        let n = self
+            .aliases
+            .values()
+            .filter(|a| a.target_key_id == key_id)
+            .count();
         if n >= MAX_ALIASES_PER_KEY {
             return Err(KeyError::LimitExceeded(format!(
                 "Key {key_id} already has {MAX_ALIASES_PER_KEY} aliases"

@@ -193,7 +193,10 @@ impl std::fmt::Debug for DecryptOutput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DecryptOutput")
             .field("key_id", &self.key_id)
-            .field("plaintext", &format_args!("<{} bytes>", self.plaintext.len()))
+            .field(
+                "plaintext",
+                &format_args!("<{} bytes>", self.plaintext.len()),
+            )
             .field("key_material_id", &self.key_material_id)
             .finish()
     }
@@ -202,8 +205,14 @@ impl std::fmt::Debug for DecryptOutput {
 impl std::fmt::Debug for DataKeyOutput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DataKeyOutput")
-            .field("ciphertext_blob", &format_args!("<{} bytes>", self.ciphertext_blob.len()))
-            .field("plaintext", &format_args!("<{} bytes>", self.plaintext.len()))
+            .field(
+                "ciphertext_blob",
+                &format_args!("<{} bytes>", self.ciphertext_blob.len()),
+            )
+            .field(
+                "plaintext",
+                &format_args!("<{} bytes>", self.plaintext.len()),
+            )
             .field("key_id", &self.key_id)
             .field("key_material_id", &self.key_material_id)
             .finish()

@@ -40,7 +40,9 @@ impl KeyRing {
         key_ref: Option<&str>,
     ) -> Result<DecryptOutput, KeyError> {
         let header = blob::parse_header(ciphertext_blob)?;
-        let id = uuid::Uuid::from_bytes(header.key_uuid).hyphenated().to_string();
+        let id = uuid::Uuid::from_bytes(header.key_uuid)
+            .hyphenated()
+            .to_string();
         if let Some(r) = key_ref {
             let named = self.resolve(region, r)?;
             if named.id != id {

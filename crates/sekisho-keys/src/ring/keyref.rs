@@ -35,10 +35,18 @@ impl<'a> KeyRef<'a> {
                 return Err(invalid_arn(text));
             }
             if let Some(id) = resource.strip_prefix("key/") {
-                return Ok(KeyRef::KeyArn { region, account, id });
+                return Ok(KeyRef::KeyArn {
+                    region,
+                    account,
+                    id,
+                });
             }
             if resource.starts_with("alias/") {
-                return Ok(KeyRef::AliasArn { region, account, name: resource });
+                return Ok(KeyRef::AliasArn {
+                    region,
+                    account,
+                    name: resource,
+                });
             }
             return Err(invalid_arn(text));
         }
@@ -64,16 +72,32 @@ mod tests {
     #[test]
     fn forms() {
         assert_eq!(KeyRef::parse("abc").unwrap(), KeyRef::Id("abc"));
-        assert_eq!(KeyRef::parse("alias/x").unwrap(), KeyRef::AliasName("alias/x"));
+        assert_eq!(
+            KeyRef::parse("alias/x").unwrap(),
+            KeyRef::AliasName("alias/x")
+        );
         assert_eq!(
             KeyRef::parse("arn:aws:kms:r:1:key/k").unwrap(),
-            KeyRef::KeyArn { region: "r", account: "1", id: "k" }
+            KeyRef::KeyArn {
+                region: "r",
+                account: "1",
+                id: "k"
+            }
         );
         assert_eq!(
             KeyRef::parse("arn:aws:kms:r:1:alias/a/b").unwrap(),
-            KeyRef::AliasArn { region: "r", account: "1", name: "alias/a/b" }
+            KeyRef::AliasArn {
+                region: "r",
+                account: "1",
+                name: "alias/a/b"
+            }
         );
-        for bad in ["arn:aws:s3:r:1:key/k", "arn:aws:kms:r:1:grant/x", "arn:aws:kms", ""] {
+        for bad in [
+            "arn:aws:s3:r:1:key/k",
+            "arn:aws:kms:r:1:grant/x",
+            "arn:aws:kms",
+            "",
+        ] {
             assert!(KeyRef::parse(bad).is_err(), "{bad}");
         }
     }

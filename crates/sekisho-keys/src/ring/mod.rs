@@ -108,14 +108,22 @@ impl KeyRing {
         };
         match r {
             KeyRef::Id(id) => key_in_region(id),
-            KeyRef::KeyArn { region: r, account, id } => {
+            KeyRef::KeyArn {
+                region: r,
+                account,
+                id,
+            } => {
                 if r != region || account != self.account {
                     return Err(KeyError::NotFound(format!("Key '{text}' does not exist")));
                 }
                 key_in_region(id)
             }
             KeyRef::AliasName(name) => self.alias_target(region, name, text),
-            KeyRef::AliasArn { region: r, account, name } => {
+            KeyRef::AliasArn {
+                region: r,
+                account,
+                name,
+            } => {
                 if r != region || account != self.account {
                     return Err(KeyError::NotFound(format!("Alias {text} is not found.")));
                 }
@@ -129,7 +137,10 @@ impl KeyRing {
             .aliases
             .get(&(region.to_string(), name.to_string()))
             .ok_or_else(|| {
-                KeyError::NotFound(format!("Alias {} is not found.", self.alias_arn(region, name)))
+                KeyError::NotFound(format!(
+                    "Alias {} is not found.",
+                    self.alias_arn(region, name)
+                ))
             })?;
         self.keys
             .get(&alias.target_key_id)

@@ -148,7 +148,12 @@ impl KeyRing {
         Ok(ring)
     }
 
-    fn key_from_record(&self, record: &str, value: Value, master: &MasterKey) -> Result<Key, KeyError> {
+    fn key_from_record(
+        &self,
+        record: &str,
+        value: Value,
+        master: &MasterKey,
+    ) -> Result<Key, KeyError> {
         let s: StoredKey = serde_json::from_value(value).map_err(|e| corrupt(record, e))?;
         if s.format != FORMAT {
             return Err(corrupt(record, format!("unknown format {}", s.format)));
@@ -162,7 +167,9 @@ impl KeyRing {
         }
         let mut materials = Vec::with_capacity(s.materials.len());
         for m in s.materials {
-            let wrapped = B64.decode(&m.wrapped).map_err(|_| corrupt(record, "bad base64"))?;
+            let wrapped = B64
+                .decode(&m.wrapped)
+                .map_err(|_| corrupt(record, "bad base64"))?;
             let aad = material_aad(&self.account, &s.key_id, m.version);
             let secret = master.unwrap(&wrapped, &aad).map_err(|_| {
                 KeyError::MasterKey(format!(
@@ -217,7 +224,10 @@ impl KeyRing {
         for record in &self.dirty {
             let value = self.record_value(record, master)?;
             let is_key = record.starts_with("key/");
-            let change = Change { key: record.clone(), value };
+            let change = Change {
+                key: record.clone(),
+                value,
+            };
             match (is_key, change.value.is_some()) {
                 (true, true) => writes_k.push(change),
                 (false, true) => writes_a.push(change),
@@ -249,7 +259,11 @@ impl KeyRing {
 
     fn record_value(&self, record: &str, master: &MasterKey) -> Result<Option<Value>, KeyError> {
         if let Some(id) = record.strip_prefix("key/") {
-            return self.keys.get(id).map(|k| self.key_value(k, master)).transpose();
+            return self
+                .keys
+                .get(id)
+                .map(|k| self.key_value(k, master))
+                .transpose();
         }
         let found = self
             .aliases
@@ -312,12 +326,17 @@ mod tests {
         let now = datetime!(2025-01-01 0:00 UTC);
         let master = MasterKey::generate().unwrap();
         let mut ring = KeyRing::new("111122223333");
-        let meta = ring.create_key("us-east-1", &CreateKeyRequest::default(), now).unwrap();
-        ring.rotate_key_on_demand("us-east-1", &meta.key_id, now).unwrap();
-        ring.create_alias("us-east-1", "alias/app", &meta.key_id, now).unwrap();
+        let meta = ring
+            .create_key("us-east-1", &CreateKeyRequest::default(), now)
+            .unwrap();
+        ring.rotate_key_on_demand("us-east-1", &meta.key_id, now)
+            .unwrap();
+        ring.create_alias("us-east-1", "alias/app", &meta.key_id, now)
+            .unwrap();
         let changes = ring.take_changes(&master).unwrap();
         assert_eq!(changes.len(), 2);
-        let text = serde_json::to_string(&changes.iter().map(|c| &c.value).collect::<Vec<_>>()).unwrap();
+        let text =
+            serde_json::to_string(&changes.iter().map(|c| &c.value).collect::<Vec<_>>()).unwrap();
         let key = &ring.keys[&meta.key_id];
         assert_eq!(key.materials.len(), 2);
         for m in &key.materials {
@@ -342,15 +361,22 @@ mod tests {
         let now = datetime!(2025-01-01 0:00 UTC);
         let master = MasterKey::generate().unwrap();
         let mut ring = KeyRing::new("111122223333");
-        let a = ring.create_key("r", &CreateKeyRequest::default(), now).unwrap().key_id;
-        let b = ring.create_key("r", &CreateKeyRequest::default(), now).unwrap().key_id;
+        let a = ring
+            .create_key("r", &CreateKeyRequest::default(), now)
+            .unwrap()
+            .key_id;
+        let b = ring
+            .create_key("r", &CreateKeyRequest::default(), now)
+            .unwrap()
+            .key_id;
         let mut recs: Vec<(String, Value)> = ring
             .take_changes(&master)
             .unwrap()
             .into_iter()
             .map(|c| (c.key, c.value.unwrap()))
             .collect();
-        let wrapped_a = recs.iter().find(|r| r.0.ends_with(&a)).unwrap().1["Materials"][0]["Wrapped"].clone();
+        let wrapped_a =
+            recs.iter().find(|r| r.0.ends_with(&a)).unwrap().1["Materials"][0]["Wrapped"].clone();
         let rb = recs.iter_mut().find(|r| r.0.ends_with(&b)).unwrap();
         rb.1["Materials"][0]["Wrapped"] = wrapped_a;
         let err = KeyRing::load("111122223333", &master, recs.clone().into_iter()).unwrap_err();

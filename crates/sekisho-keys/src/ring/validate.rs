@@ -16,7 +16,8 @@ pub const DEFAULT_ROTATION_PERIOD_DAYS: u32 = 365;
 /// `alias/` then `[a-zA-Z0-9/_-]`, 1..=256 characters in all (botocore's
 /// AliasNameType bound); `alias/aws/` belongs to AWS managed keys.
 pub fn alias_name(name: &str) -> Result<(), KeyError> {
-    let bad = |why: &str| KeyError::InvalidAliasName(format!("Alias name {name:?} is invalid: {why}"));
+    let bad =
+        |why: &str| KeyError::InvalidAliasName(format!("Alias name {name:?} is invalid: {why}"));
     let Some(rest) = name.strip_prefix("alias/") else {
         return Err(bad("it must begin with 'alias/'"));
     };
@@ -134,8 +135,7 @@ pub fn plaintext(p: &[u8]) -> Result<(), KeyError> {
     Ok(())
 }
 
-const ONLY_SYMMETRIC: &str =
-    "Only symmetric encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT) are supported";
+const ONLY_SYMMETRIC: &str = "Only symmetric encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT) are supported";
 
 /// The CreateKey members that select a kind of key: only symmetric
 /// encryption keys with AWS_KMS origin in a single region exist here.
@@ -155,13 +155,18 @@ pub fn create_key(req: &CreateKeyRequest) -> Result<(), KeyError> {
     match req.key_usage.as_deref() {
         None | Some("ENCRYPT_DECRYPT") => {}
         Some(u) if USAGES.contains(&u) => {
-            return Err(KeyError::UnsupportedOperation(format!("{ONLY_SYMMETRIC}; KeyUsage {u} is not.")));
+            return Err(KeyError::UnsupportedOperation(format!(
+                "{ONLY_SYMMETRIC}; KeyUsage {u} is not."
+            )));
         }
         Some(u) => return Err(enum_error("keyUsage", u, &USAGES)),
     }
-    for spec in [req.key_spec.as_deref(), req.customer_master_key_spec.as_deref()]
-        .into_iter()
-        .flatten()
+    for spec in [
+        req.key_spec.as_deref(),
+        req.customer_master_key_spec.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
     {
         if spec != "SYMMETRIC_DEFAULT" {
             return Err(KeyError::UnsupportedOperation(format!(
@@ -203,14 +208,28 @@ mod tests {
     use super::*;
 
     fn t(k: &str, v: &str) -> Tag {
-        Tag { tag_key: k.into(), tag_value: v.into() }
+        Tag {
+            tag_key: k.into(),
+            tag_value: v.into(),
+        }
     }
 
     #[test]
     fn aliases() {
         assert!(alias_name("alias/app-1/db_key").is_ok());
-        for bad in ["alias/", "app", "alias/aws/x", "alias/a b", "alias/a:b", "alias/é"] {
-            assert_eq!(alias_name(bad).unwrap_err().code(), "InvalidAliasNameException", "{bad}");
+        for bad in [
+            "alias/",
+            "app",
+            "alias/aws/x",
+            "alias/a b",
+            "alias/a:b",
+            "alias/é",
+        ] {
+            assert_eq!(
+                alias_name(bad).unwrap_err().code(),
+                "InvalidAliasNameException",
+                "{bad}"
+            );
         }
         assert!(alias_name(&format!("alias/{}", "a".repeat(250))).is_ok());
         assert!(alias_name(&format!("alias/{}", "a".repeat(251))).is_err());
@@ -220,7 +239,12 @@ mod tests {
     fn tags() {
         assert!(tag(&t("k", "")).is_ok());
         assert!(tag(&t(&"k".repeat(128), &"v".repeat(256))).is_ok());
-        for bad in [t("", "v"), t(&"k".repeat(129), "v"), t("k", &"v".repeat(257)), t("AWS:x", "v")] {
+        for bad in [
+            t("", "v"),
+            t(&"k".repeat(129), "v"),
+            t("k", &"v".repeat(257)),
+            t("AWS:x", "v"),
+        ] {
             assert_eq!(tag(&bad).unwrap_err().code(), "TagException");
         }
     }
@@ -241,7 +265,10 @@ mod tests {
         assert!(policy("[]").is_err());
         assert!(policy("").is_err());
         let big = format!("{{\"a\":\"{}\"}}", "x".repeat(MAX_POLICY_BYTES));
-        assert_eq!(policy(&big).unwrap_err().code(), "MalformedPolicyDocumentException");
+        assert_eq!(
+            policy(&big).unwrap_err().code(),
+            "MalformedPolicyDocumentException"
+        );
         assert!(policy_name(Some("default")).is_ok() && policy_name(Some("other")).is_err());
     }
 
@@ -249,15 +276,30 @@ mod tests {
     fn key_kinds() {
         let ok = CreateKeyRequest::default();
         assert!(create_key(&ok).is_ok());
-        let rsa = CreateKeyRequest { key_spec: Some("RSA_2048".into()), ..ok.clone() };
+        let rsa = CreateKeyRequest {
+            key_spec: Some("RSA_2048".into()),
+            ..ok.clone()
+        };
         let e = create_key(&rsa).unwrap_err();
         assert_eq!(e.code(), "UnsupportedOperationException");
         assert!(e.to_string().contains("symmetric"));
-        let sign = CreateKeyRequest { key_usage: Some("SIGN_VERIFY".into()), ..ok.clone() };
-        assert_eq!(create_key(&sign).unwrap_err().code(), "UnsupportedOperationException");
-        let junk = CreateKeyRequest { key_usage: Some("NOPE".into()), ..ok.clone() };
+        let sign = CreateKeyRequest {
+            key_usage: Some("SIGN_VERIFY".into()),
+            ..ok.clone()
+        };
+        assert_eq!(
+            create_key(&sign).unwrap_err().code(),
+            "UnsupportedOperationException"
+        );
+        let junk = CreateKeyRequest {
+            key_usage: Some("NOPE".into()),
+            ..ok.clone()
+        };
         assert_eq!(create_key(&junk).unwrap_err().code(), "ValidationException");
-        let mr = CreateKeyRequest { multi_region: Some(true), ..ok };
+        let mr = CreateKeyRequest {
+            multi_region: Some(true),
+            ..ok
+        };
         assert!(create_key(&mr).is_err());
     }
 }
