@@ -40,6 +40,33 @@ pub struct Config {
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
     pub limits: Limits,
+    /// A file holding the master key (64 hex digits, mode 0600). Without
+    /// it, `SEKISHO_MASTER_KEY` or `<data_dir>/master.key` (generated on
+    /// first start, with a warning) is used.
+    pub master_key_file: Option<PathBuf>,
+    pub audit: AuditConfig,
+}
+
+/// The audit trail's timing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Longest time between a record's write and its fsync (group commit).
+    pub flush_interval_ms: u64,
+    /// A log file is sealed after this long.
+    pub rotate_every_secs: u64,
+    /// A signed digest is written this often (and at shutdown).
+    pub digest_every_secs: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            flush_interval_ms: 100,
+            rotate_every_secs: 300,
+            digest_every_secs: 3600,
+        }
+    }
 }
 
 impl Default for Config {
@@ -61,6 +88,8 @@ impl Default for Config {
             backends,
             trusted_proxies: Vec::new(),
             limits: Limits::default(),
+            master_key_file: None,
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -265,6 +294,7 @@ impl Config {
                 *p = base.join(&*p);
             }
         };
+        self.master_key_file.as_mut().map(fix);
         for l in &mut self.listeners {
             l.tls_cert.as_mut().map(fix);
             l.tls_key.as_mut().map(fix);
@@ -286,6 +316,16 @@ impl Config {
             return Err(format!(
                 "key `account_id`: '{id}' is not a 12-digit AWS account id"
             ));
+        }
+        let a = &self.audit;
+        if !(1..=10_000).contains(&a.flush_interval_ms) {
+            return Err("key `audit.flush_interval_ms`: must be 1 to 10000".into());
+        }
+        if a.rotate_every_secs == 0 || a.digest_every_secs == 0 {
+            return Err(
+                "keys `audit.rotate_every_secs` and `audit.digest_every_secs`: must be positive"
+                    .into(),
+            );
         }
         if self.regions.is_empty() {
             return Err("key `regions`: at least one region must be served".into());

@@ -31,12 +31,14 @@ use sekisho_policy::Policy;
 use sekisho_store::Store;
 use time::OffsetDateTime;
 
+use crate::audit::{self, AuditFacts};
 use crate::auth::{self, AuthStats};
 use crate::authz::{self, Organization, RequestFacts};
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::error::{ApiError, ErrorKind};
 use crate::limits::{Limiter, Refusal};
+use crate::protocol::json::{JsonLimits, JsonVersion};
 use crate::protocol::query::{QueryLimits, QueryParams};
 use crate::protocol::{self, Protocol};
 use crate::registry::{IamPaths, Input, Operation, Registry, Scope};
@@ -64,6 +66,24 @@ pub struct Gateway {
     /// The last TOTP time step accepted per MFA device, so a code is used
     /// once.
     pub mfa_steps: std::sync::Mutex<HashMap<String, i64>>,
+    /// Customer managed keys and sealing at rest.
+    pub kms: Arc<crate::services::kms::Kms>,
+    /// CloudWatch Logs groups (invocation logs).
+    pub logs: crate::services::logs::Logs,
+    /// Model invocation logging configurations.
+    pub invocation_logging: crate::services::invocation_log::InvocationLogging,
+    /// The event history and the trails: every request is recorded here.
+    pub audit: crate::audit::AuditSink,
+    /// CloudTrail trail configurations.
+    pub trail_configs: crate::services::cloudtrail::TrailConfigs,
+}
+
+/// A request refused before its handler ran, with the protocol to answer
+/// in.
+struct Refused {
+    protocol: Protocol,
+    service: String,
+    err: ApiError,
 }
 
 struct Paths<'a>(&'a IamState);
@@ -104,6 +124,11 @@ fn protocol_hint(headers: &http::HeaderMap) -> (Protocol, &'static str) {
 }
 
 impl Gateway {
+    /// Resolves resources named indirectly (KMS aliases) for resource rules.
+    pub fn resolver(&self) -> &dyn crate::registry::Resolver {
+        self.kms.as_ref()
+    }
+
     fn error_response(
         &self,
         protocol: Protocol,
@@ -116,15 +141,106 @@ impl Gateway {
         response.map(full)
     }
 
-    /// The path of one request.
+    /// The path of one request: answered, then recorded before the answer
+    /// leaves. A record that cannot be written turns the answer into a
+    /// refusal (fail closed).
     async fn handle(
         self: Arc<Self>,
         conn: Arc<ConnInfo>,
         request: http::Request<Incoming>,
     ) -> http::Response<Body> {
-        let request_id = protocol::new_request_id();
+        let listener = self.config.listeners.get(conn.listener);
+        let headers = request.headers();
+        let mut facts = AuditFacts {
+            event_time: OffsetDateTime::now_utc(),
+            request_id: protocol::new_request_id(),
+            signing_name: None,
+            region: None,
+            op: None,
+            caller: None,
+            access_key_id: None,
+            source_ip: client_ip(conn.peer.ip(), headers, &self.config.trusted_proxies),
+            user_agent: headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            request_parameters: None,
+            response_elements: None,
+            resource: None,
+            error: None,
+            vpc_endpoint_id: listener.and_then(|l| l.endpoint_id.clone()),
+            tls_version: conn.tls_version,
+            cipher_suite: conn.cipher_suite.clone(),
+            host: headers
+                .get(http::header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+                .or_else(|| conn.server_name.clone()),
+            local_operator: false,
+        };
+        let peer = conn.peer;
+        let response = match self.clone().answer(conn, request, &mut facts).await {
+            Ok(response) => response,
+            Err(Refused {
+                protocol,
+                service,
+                err,
+            }) => {
+                // The message is safe to log by contract: no secret, token
+                // or prompt is ever put in an ApiError.
+                tracing::info!(
+                    target: "sekisho::access",
+                    request_id = %facts.request_id,
+                    peer = %peer,
+                    service = %service,
+                    code = err.code(protocol.dialect()),
+                    message = %err.message,
+                    "request refused"
+                );
+                facts.fail(&err, protocol.dialect());
+                self.error_response(protocol, &service, &err, &facts.request_id)
+            }
+        };
+        match self.audit.record(&facts).await {
+            Ok(()) => response,
+            Err(e) => {
+                tracing::error!(
+                    target: "sekisho::audit",
+                    request_id = %facts.request_id,
+                    error = %e,
+                    "the audit record cannot be written; the answer is withheld"
+                );
+                let protocol = facts
+                    .signing_name
+                    .as_deref()
+                    .and_then(Registry::protocol_of)
+                    .unwrap_or(Protocol::RestJson);
+                let service = facts.signing_name.clone().unwrap_or_default();
+                let err = ApiError::new(
+                    ErrorKind::ServiceUnavailable,
+                    "The audit trail cannot record this request, so it is refused",
+                );
+                self.error_response(protocol, &service, &err, &facts.request_id)
+            }
+        }
+    }
+
+    /// Everything up to the answer; a refusal says in which protocol to
+    /// answer it.
+    async fn answer(
+        self: Arc<Self>,
+        conn: Arc<ConnInfo>,
+        request: http::Request<Incoming>,
+        facts: &mut AuditFacts,
+    ) -> Result<http::Response<Body>, Refused> {
+        let request_id = facts.request_id.clone();
         let (parts, body) = request.into_parts();
         let (hint, hint_service) = protocol_hint(&parts.headers);
+        let refuse_hint = |err: ApiError| Refused {
+            protocol: hint,
+            service: hint_service.to_string(),
+            err,
+        };
 
         // Headers as (lower-case name, value); a value that is not visible
         // ASCII cannot have been signed by an SDK.
@@ -133,10 +249,9 @@ impl Gateway {
             match value.to_str() {
                 Ok(v) => headers.push((name.as_str().to_string(), v.to_string())),
                 Err(_) => {
-                    let err = ApiError::validation(format!(
+                    return Err(refuse_hint(ApiError::validation(format!(
                         "The value of header {name} is not valid text"
-                    ));
-                    return self.error_response(hint, hint_service, &err, &request_id);
+                    ))));
                 }
             }
         }
@@ -153,20 +268,22 @@ impl Gateway {
             query: parts.uri.query().unwrap_or(""),
             headers: &headers,
         };
-        let claim = match sigv4::parse(&http_parts) {
-            Ok(c) => c,
-            Err(e) => {
-                let err = auth::auth_error(&e, &self.auth_stats);
-                return self.error_response(hint, hint_service, &err, &request_id);
-            }
-        };
+        let claim = sigv4::parse(&http_parts)
+            .map_err(|e| refuse_hint(auth::auth_error(&e, &self.auth_stats)))?;
+        facts.access_key_id = Some(claim.access_key_id.clone());
+        facts.signing_name = Some(claim.service.clone());
+        facts.region = Some(claim.region.clone());
         let service = claim.service.clone();
         let Some(protocol) = Registry::protocol_of(&service) else {
-            let err = ApiError::new(
+            return Err(refuse_hint(ApiError::new(
                 ErrorKind::UnknownOperation,
                 format!("The service '{service}' is not served by this gateway"),
-            );
-            return self.error_response(hint, hint_service, &err, &request_id);
+            )));
+        };
+        let refuse = |err: ApiError| Refused {
+            protocol,
+            service: service.clone(),
+            err,
         };
         if !self.config.regions.iter().any(|r| r == &claim.region) {
             let err = ApiError::new(
@@ -181,7 +298,7 @@ impl Gateway {
             } else {
                 "InvalidSignatureException"
             });
-            return self.error_response(protocol, &service, &err, &request_id);
+            return Err(refuse(err));
         }
 
         // The body, within the limit.
@@ -200,45 +317,29 @@ impl Gateway {
                 } else {
                     ApiError::validation("The request body could not be read")
                 };
-                return self.error_response(protocol, &service, &err, &request_id);
+                return Err(refuse(err));
             }
         };
 
         let owned = http_parts_owned(&http_parts);
-        let conn_peer = conn.peer;
         let timeout = Duration::from_secs(self.config.limits.request_timeout_secs);
         let outcome = tokio::time::timeout(
             timeout,
             self.clone()
-                .process(conn, parts, owned, claim, body, &request_id),
+                .process(conn, parts, owned, claim, body, &request_id, facts),
         )
         .await;
         match outcome {
-            Ok(Ok(response)) => response,
-            Ok(Err(err)) => {
-                // The message is safe to log by contract: no secret, token
-                // or prompt is ever put in an ApiError.
-                tracing::info!(
-                    target: "sekisho::access",
-                    request_id = %request_id,
-                    peer = %conn_peer,
-                    service = %service,
-                    code = err.code(protocol.dialect()),
-                    message = %err.message,
-                    "request refused"
-                );
-                self.error_response(protocol, &service, &err, &request_id)
-            }
-            Err(_) => {
-                let err = ApiError::new(
-                    ErrorKind::ModelTimeout,
-                    format!("The request did not complete within {timeout:?}"),
-                );
-                self.error_response(protocol, &service, &err, &request_id)
-            }
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(err)) => Err(refuse(err)),
+            Err(_) => Err(refuse(ApiError::new(
+                ErrorKind::ModelTimeout,
+                format!("The request did not complete within {timeout:?}"),
+            ))),
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn process(
         self: Arc<Self>,
         conn: Arc<ConnInfo>,
@@ -247,6 +348,7 @@ impl Gateway {
         claim: sigv4::SigV4Claim,
         body: Bytes,
         request_id: &str,
+        facts: &mut AuditFacts,
     ) -> Result<http::Response<Body>, ApiError> {
         let registry = Registry::get();
         let service = claim.service.as_str();
@@ -289,12 +391,33 @@ impl Gateway {
                 )
             }
             Protocol::AwsJson10 | Protocol::AwsJson11 => {
-                return Err(ApiError::new(
-                    ErrorKind::UnknownOperation,
-                    format!("The service '{service}' is not served yet"),
-                ));
+                let version = if protocol == Protocol::AwsJson10 {
+                    JsonVersion::V1_0
+                } else {
+                    JsonVersion::V1_1
+                };
+                let request = protocol::json::parse_request(
+                    version,
+                    &parts.headers,
+                    &body,
+                    &JsonLimits::default(),
+                )?;
+                let target = format!("{}.{}", request.target_prefix, request.operation);
+                let op = registry.target(service, &target).ok_or_else(|| {
+                    ApiError::new(
+                        ErrorKind::UnknownOperation,
+                        format!(
+                            "The operation '{}' is not served by this gateway",
+                            request.operation
+                        ),
+                    )
+                })?;
+                (op, Input::Json(request.body))
             }
         };
+
+        facts.op = Some(op);
+        facts.request_parameters = Some(audit::request_parameters(&input));
 
         // Authenticate.
         let now = OffsetDateTime::now_utc();
@@ -307,6 +430,7 @@ impl Gateway {
             stats: &self.auth_stats,
         };
         let caller = auth::authenticate(&authenticator, &http_parts, &claim, &body, now)?;
+        facts.caller = Some(caller.clone());
 
         // Limits per principal.
         let _permit = self.limiter.acquire(&caller.arn).map_err(|r| {
@@ -325,9 +449,11 @@ impl Gateway {
             region: &claim.region,
             input: &input,
             iam: &Paths(&iam),
+            resolver: self.resolver(),
             caller_arn: &caller.arn,
         };
         let resource = (op.resource)(&scope)?;
+        facts.resource = Some(resource.clone());
         let listener = self.config.listeners.get(conn.listener);
         let facts = RequestFacts {
             source_ip: client_ip(conn.peer.ip(), &parts.headers, &self.config.trusted_proxies),
@@ -352,7 +478,7 @@ impl Gateway {
             &mut context,
         );
         let policies = authz::caller_policies(&caller, &iam)?;
-        let resource_policy = services::resource_policy(op, &resource, &iam);
+        let resource_policy = services::resource_policy(&self, op, &resource, &iam);
         let endpoint_policy = self
             .endpoint_policies
             .get(conn.listener)
@@ -368,6 +494,8 @@ impl Gateway {
             endpoint_policy,
         )?;
         drop(iam);
+        // A call is only carried out when it can be recorded.
+        self.audit.ensure_healthy()?;
 
         let call = Call {
             op,

@@ -68,12 +68,36 @@ pub trait IamPaths: Sync {
     fn role_path(&self, name: &str) -> Option<String>;
 }
 
+/// Looks up resources of services whose ARNs are not spelled in the
+/// request (a KMS alias stands for its key).
+pub trait Resolver: Sync {
+    /// The ARN of the key a key id, key ARN, alias name or alias ARN names
+    /// in `region`, if it exists.
+    fn kms_key_arn(&self, region: &str, key_ref: &str) -> Option<String>;
+    /// The ARN of the key a base64 ciphertext blob was made under.
+    fn kms_ciphertext_key_arn(&self, region: &str, blob_base64: &str) -> Option<String>;
+}
+
+/// A resolver that knows no resource (tests, services without any).
+pub struct NoResolver;
+
+impl Resolver for NoResolver {
+    fn kms_key_arn(&self, _: &str, _: &str) -> Option<String> {
+        None
+    }
+    fn kms_ciphertext_key_arn(&self, _: &str, _: &str) -> Option<String> {
+        None
+    }
+}
+
 /// What a resource rule may look at.
 pub struct Scope<'a> {
     pub account: &'a str,
     pub region: &'a str,
     pub input: &'a Input,
     pub iam: &'a dyn IamPaths,
+    /// Resolves names of other services' resources (KMS keys and aliases).
+    pub resolver: &'a dyn Resolver,
     /// The authenticated caller's ARN (operations that default to the
     /// caller act on it).
     pub caller_arn: &'a str,
@@ -230,6 +254,102 @@ fn model(scope: &Scope<'_>) -> Result<String, ApiError> {
     Ok(model_arn(scope.account, scope.region, id))
 }
 
+/// The key a KMS call acts on, as an ARN: a key id, key ARN, alias name or
+/// alias ARN in `KeyId` (or `TargetKeyId`, `DestinationKeyId`), or, for
+/// Decrypt and ReEncrypt without one, the key named in the ciphertext.
+fn kms_key_member(scope: &Scope<'_>, member: &str) -> Result<String, ApiError> {
+    let key_ref = required(scope, member)?;
+    scope
+        .resolver
+        .kms_key_arn(scope.region, key_ref)
+        .ok_or_else(|| kms_not_found(key_ref))
+}
+
+fn kms_not_found(key_ref: &str) -> ApiError {
+    // KMS names the key as given; a key ref is not a secret.
+    let shown: String = key_ref.chars().take(300).collect();
+    ApiError::not_found(format!("Key '{shown}' does not exist")).with_code("NotFoundException")
+}
+
+fn kms_key(scope: &Scope<'_>) -> Result<String, ApiError> {
+    kms_key_member(scope, "KeyId")
+}
+
+fn kms_target_key(scope: &Scope<'_>) -> Result<String, ApiError> {
+    kms_key_member(scope, "TargetKeyId")
+}
+
+fn kms_destination_key(scope: &Scope<'_>) -> Result<String, ApiError> {
+    kms_key_member(scope, "DestinationKeyId")
+}
+
+/// Decrypt: `KeyId` when given, else the key the ciphertext names.
+fn kms_ciphertext_key(scope: &Scope<'_>) -> Result<String, ApiError> {
+    if scope.input.get("KeyId").is_some_and(|k| !k.is_empty()) {
+        return kms_key(scope);
+    }
+    let blob = required(scope, "CiphertextBlob")?;
+    scope
+        .resolver
+        .kms_ciphertext_key_arn(scope.region, blob)
+        .ok_or_else(|| {
+            ApiError::validation("The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access")
+                .with_code("InvalidCiphertextException")
+        })
+}
+
+/// DeleteAlias: the key the alias points to.
+fn kms_alias_key(scope: &Scope<'_>) -> Result<String, ApiError> {
+    let alias = required(scope, "AliasName")?;
+    scope
+        .resolver
+        .kms_key_arn(scope.region, alias)
+        .ok_or_else(|| kms_not_found(alias))
+}
+
+fn trail_arn(scope: &Scope<'_>, member: &str) -> Result<String, ApiError> {
+    let name = required(scope, member)?;
+    if name.starts_with("arn:") {
+        return Ok(name.to_string());
+    }
+    Ok(format!(
+        "arn:aws:cloudtrail:{}:{}:trail/{name}",
+        scope.region, scope.account
+    ))
+}
+
+fn trail_name(scope: &Scope<'_>) -> Result<String, ApiError> {
+    trail_arn(scope, "Name")
+}
+
+fn trail_name_member(scope: &Scope<'_>) -> Result<String, ApiError> {
+    trail_arn(scope, "TrailName")
+}
+
+fn log_group(scope: &Scope<'_>) -> Result<String, ApiError> {
+    let name = required(scope, "logGroupName")?;
+    Ok(format!(
+        "arn:aws:logs:{}:{}:log-group:{name}",
+        scope.region, scope.account
+    ))
+}
+
+fn log_groups_any(scope: &Scope<'_>) -> Result<String, ApiError> {
+    Ok(format!(
+        "arn:aws:logs:{}:{}:log-group:*",
+        scope.region, scope.account
+    ))
+}
+
+fn log_stream(scope: &Scope<'_>) -> Result<String, ApiError> {
+    let group = required(scope, "logGroupName")?;
+    let stream = required(scope, "logStreamName")?;
+    Ok(format!(
+        "arn:aws:logs:{}:{}:log-group:{group}:log-stream:{stream}",
+        scope.region, scope.account
+    ))
+}
+
 macro_rules! query_op {
     ($signing:literal, $service:literal, $name:literal, $action:literal, $resource:expr, $read_only:expr) => {
         Operation {
@@ -259,6 +379,61 @@ macro_rules! rest_op {
             read_only: $read_only,
             category: $category,
         }
+    };
+}
+
+macro_rules! json_op {
+    ($signing:literal, $prefix:literal, $name:literal, $action:expr, $resource:expr, $read_only:expr) => {
+        Operation {
+            signing_name: $signing,
+            service: $signing,
+            name: $name,
+            protocol: Protocol::AwsJson11,
+            selector: Selector::Target(concat!($prefix, ".", $name)),
+            action: $action,
+            resource: $resource,
+            read_only: $read_only,
+            category: EventCategory::Management,
+        }
+    };
+}
+
+macro_rules! kms_op {
+    ($name:literal, $resource:expr, $read_only:expr) => {
+        json_op!(
+            "kms",
+            "TrentService",
+            $name,
+            concat!("kms:", $name),
+            $resource,
+            $read_only
+        )
+    };
+}
+
+macro_rules! trail_op {
+    ($name:literal, $resource:expr, $read_only:expr) => {
+        json_op!(
+            "cloudtrail",
+            "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101",
+            $name,
+            concat!("cloudtrail:", $name),
+            $resource,
+            $read_only
+        )
+    };
+}
+
+macro_rules! logs_op {
+    ($name:literal, $resource:expr, $read_only:expr) => {
+        json_op!(
+            "logs",
+            "Logs_20140328",
+            $name,
+            concat!("logs:", $name),
+            $resource,
+            $read_only
+        )
     };
 }
 
@@ -813,6 +988,92 @@ pub static OPERATIONS: &[Operation] = &[
         true,
         EventCategory::Data
     ),
+    // Bedrock control plane: model invocation logging.
+    rest_op!(
+        "bedrock",
+        "PutModelInvocationLoggingConfiguration",
+        "PUT",
+        "/logging/modelinvocations",
+        "bedrock:PutModelInvocationLoggingConfiguration",
+        star,
+        false,
+        EventCategory::Management
+    ),
+    rest_op!(
+        "bedrock",
+        "GetModelInvocationLoggingConfiguration",
+        "GET",
+        "/logging/modelinvocations",
+        "bedrock:GetModelInvocationLoggingConfiguration",
+        star,
+        true,
+        EventCategory::Management
+    ),
+    rest_op!(
+        "bedrock",
+        "DeleteModelInvocationLoggingConfiguration",
+        "DELETE",
+        "/logging/modelinvocations",
+        "bedrock:DeleteModelInvocationLoggingConfiguration",
+        star,
+        false,
+        EventCategory::Management
+    ),
+    // KMS. Crypto operations are management events in CloudTrail, read-only
+    // as CloudTrail marks them.
+    kms_op!("CreateKey", star, false),
+    kms_op!("DescribeKey", kms_key, true),
+    kms_op!("ListKeys", star, true),
+    kms_op!("CreateAlias", kms_target_key, false),
+    kms_op!("UpdateAlias", kms_target_key, false),
+    kms_op!("DeleteAlias", kms_alias_key, false),
+    kms_op!("ListAliases", star, true),
+    kms_op!("Encrypt", kms_key, true),
+    kms_op!("Decrypt", kms_ciphertext_key, true),
+    json_op!(
+        "kms",
+        "TrentService",
+        "ReEncrypt",
+        "kms:ReEncryptTo",
+        kms_destination_key,
+        true
+    ),
+    kms_op!("GenerateDataKey", kms_key, true),
+    kms_op!("GenerateDataKeyWithoutPlaintext", kms_key, true),
+    kms_op!("GetKeyPolicy", kms_key, true),
+    kms_op!("PutKeyPolicy", kms_key, false),
+    kms_op!("EnableKeyRotation", kms_key, false),
+    kms_op!("DisableKeyRotation", kms_key, false),
+    kms_op!("GetKeyRotationStatus", kms_key, true),
+    kms_op!("RotateKeyOnDemand", kms_key, false),
+    kms_op!("ListKeyRotations", kms_key, true),
+    kms_op!("EnableKey", kms_key, false),
+    kms_op!("DisableKey", kms_key, false),
+    kms_op!("ScheduleKeyDeletion", kms_key, false),
+    kms_op!("CancelKeyDeletion", kms_key, false),
+    kms_op!("TagResource", kms_key, false),
+    kms_op!("UntagResource", kms_key, false),
+    kms_op!("ListResourceTags", kms_key, true),
+    // CloudTrail.
+    trail_op!("CreateTrail", trail_name, false),
+    trail_op!("GetTrail", trail_name, true),
+    trail_op!("DescribeTrails", star, true),
+    trail_op!("GetTrailStatus", trail_name, true),
+    trail_op!("StartLogging", trail_name, false),
+    trail_op!("StopLogging", trail_name, false),
+    trail_op!("PutEventSelectors", trail_name_member, false),
+    trail_op!("GetEventSelectors", trail_name_member, true),
+    trail_op!("DeleteTrail", trail_name, false),
+    trail_op!("LookupEvents", star, true),
+    // CloudWatch Logs (the subset invocation logging needs).
+    logs_op!("CreateLogGroup", log_group, false),
+    logs_op!("DeleteLogGroup", log_group, false),
+    logs_op!("DescribeLogGroups", log_groups_any, true),
+    logs_op!("PutRetentionPolicy", log_group, false),
+    logs_op!("DeleteRetentionPolicy", log_group, false),
+    logs_op!("DescribeLogStreams", log_group, true),
+    logs_op!("FilterLogEvents", log_group, true),
+    logs_op!("GetLogEvents", log_stream, true),
 ];
 
 /// Indexes over [`OPERATIONS`], built once.
@@ -953,6 +1214,7 @@ mod tests {
             region: "us-east-1",
             input: &input,
             iam: &NoPaths,
+            resolver: &NoResolver,
             caller_arn: "arn:aws:iam::123456789012:user/alice",
         };
         let converse = OPERATIONS.iter().find(|o| o.name == "Converse").unwrap();

@@ -16,6 +16,10 @@ use sekisho_store::{SqliteStore, Store};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+use sekisho_keys::{MasterKey, MasterKeyOptions, load_master_key};
+use zeroize::Zeroizing;
+
+use crate::audit::AuditSink;
 use crate::auth::AuthStats;
 use crate::authz::Organization;
 use crate::backend::build_backend;
@@ -25,6 +29,10 @@ use crate::gateway::{Gateway, persist_iam};
 use crate::limits::Limiter;
 use crate::secrets::SecretBox;
 use crate::server::{self, ListenerStats};
+use crate::services::cloudtrail::TrailConfigs;
+use crate::services::invocation_log::InvocationLogging;
+use crate::services::kms::Kms;
+use crate::services::logs::Logs;
 
 /// The name of the administrator created on first start.
 pub const ADMIN_USER: &str = "admin";
@@ -40,6 +48,8 @@ pub struct Running {
     /// Set on first start: the admin's access key id (its secret went to
     /// the credentials file only).
     pub admin_key_id: Option<String>,
+    /// Set when the master key sits where it protects less than it should.
+    pub master_warning: Option<String>,
     pub stats: Vec<Arc<ListenerStats>>,
     tasks: JoinSet<()>,
 }
@@ -51,11 +61,54 @@ impl Running {
     }
 }
 
-fn read_key(path: &Path) -> Result<[u8; 32], String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let bytes =
-        hex::decode(text.trim()).map_err(|_| format!("{} is damaged (not hex)", path.display()))?;
+/// The prefix of a key file whose key is wrapped by the master key.
+const WRAPPED_PREFIX: &str = "sekisho-wrapped-v1:";
+
+/// Reads a key file of the data directory, wrapped by the master key (the
+/// file's name is bound as authenticated data, so files cannot be
+/// swapped). A file from before the key service (plain hex) is wrapped in
+/// place on first read.
+fn read_wrapped_key(path: &Path, master: &MasterKey) -> Result<Zeroizing<Vec<u8>>, String> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+    );
+    let text = text.trim();
+    if let Some(wrapped) = text.strip_prefix(WRAPPED_PREFIX) {
+        let sealed =
+            hex::decode(wrapped).map_err(|_| format!("{} is damaged (not hex)", path.display()))?;
+        return master.unwrap(&sealed, name.as_bytes()).map_err(|_| {
+            format!(
+                "{} cannot be opened with this master key: the data directory was sealed with another one. Start with the master key it was created with (SEKISHO_MASTER_KEY, master_key_file or {}/master.key)",
+                path.display(),
+                path.parent().map_or_else(String::new, |p| p.display().to_string())
+            )
+        });
+    }
+    let plain = Zeroizing::new(
+        hex::decode(text).map_err(|_| format!("{} is damaged (not hex)", path.display()))?,
+    );
+    write_wrapped_key(path, master, &plain)?;
+    Ok(plain)
+}
+
+fn write_wrapped_key(path: &Path, master: &MasterKey, key: &[u8]) -> Result<(), String> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let sealed = master
+        .wrap(key, name.as_bytes())
+        .map_err(|e| format!("cannot wrap {}: {e}", path.display()))?;
+    let text = format!("{WRAPPED_PREFIX}{}\n", hex::encode(sealed));
+    datadir::write_file(path, text.as_bytes(), true)
+}
+
+fn key32(bytes: &[u8], path: &Path) -> Result<[u8; 32], String> {
     bytes
         .try_into()
         .map_err(|_| format!("{} is damaged (not a 32-byte key)", path.display()))
@@ -107,8 +160,33 @@ pub async fn start(config: Config) -> Result<Running, String> {
 
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&data_dir.database()).map_err(|e| e.to_string())?);
-    let tokens = TokenKeyRing::new(TokenKey::from_bytes(read_key(&data_dir.token_key())?), []);
-    let secrets = SecretBox::new(&read_key(&data_dir.secrets_key())?);
+
+    // The master key wraps every other key of the data directory.
+    let loaded = load_master_key(&MasterKeyOptions {
+        file: config.master_key_file.clone(),
+        env_value: std::env::var("SEKISHO_MASTER_KEY").ok(),
+        default_file: data_dir.file("master.key"),
+    })
+    .map_err(|e| e.to_string())?;
+    let master_warning = loaded.warning.clone();
+    let master = Arc::new(loaded.key);
+    let token_key = read_wrapped_key(&data_dir.token_key(), &master)?;
+    let tokens = TokenKeyRing::new(
+        TokenKey::from_bytes(key32(&token_key, &data_dir.token_key())?),
+        [],
+    );
+    let secrets_key = read_wrapped_key(&data_dir.secrets_key(), &master)?;
+    let secrets = SecretBox::new(&key32(&secrets_key, &data_dir.secrets_key())?);
+    let signing_path = data_dir.file("audit-signing.key");
+    let signing_key = if signing_path.exists() {
+        read_wrapped_key(&signing_path, &master)?
+    } else {
+        let (_, pkcs8) = sekisho_audit::Signer::generate()
+            .map_err(|e| format!("cannot make the audit signing key: {e}"))?;
+        let pkcs8 = Zeroizing::new(pkcs8);
+        write_wrapped_key(&signing_path, &master, &pkcs8)?;
+        pkcs8
+    };
 
     let mut iam = IamState::load(&account, |collection, prefix| {
         store.list(collection, prefix)
@@ -216,6 +294,22 @@ pub async fn start(config: Config) -> Result<Running, String> {
         limits.max_concurrent_per_principal,
     );
 
+    let kms = Arc::new(Kms::load(&account, master.clone(), store.clone())?);
+    let logs = Logs::load(store.as_ref())?;
+    let invocation_logging = InvocationLogging::load(store.as_ref())?;
+    let home_region = config
+        .regions
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "us-east-1".to_string());
+    let audit = AuditSink::open(
+        data_dir.file("audit"),
+        &account,
+        &home_region,
+        signing_key,
+        &config.audit,
+    )?;
+
     let gateway = Arc::new(Gateway {
         account: account.clone(),
         iam: ArcSwap::from_pointee(iam),
@@ -230,7 +324,15 @@ pub async fn start(config: Config) -> Result<Running, String> {
         auth_stats: AuthStats::default(),
         mfa_steps: std::sync::Mutex::new(HashMap::new()),
         config: config.clone(),
+        kms,
+        logs,
+        invocation_logging,
+        audit,
+        trail_configs: TrailConfigs::default(),
     });
+    TrailConfigs::load(&gateway)?;
+    let mut tasks = JoinSet::new();
+    tasks.spawn(housekeeping(gateway.clone()));
     let mut tasks = JoinSet::new();
     let mut addrs = Vec::new();
     let mut stats = Vec::new();
@@ -257,9 +359,39 @@ pub async fn start(config: Config) -> Result<Running, String> {
         data_dir,
         addrs,
         admin_key_id,
+        master_warning,
         stats,
         tasks,
     })
+}
+
+/// Every minute: automatic key rotations that are due, keys past their
+/// deletion window, and log events past their group's retention.
+async fn housekeeping(gateway: Arc<Gateway>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let now = time::OffsetDateTime::now_utc();
+        match gateway.kms.housekeeping(now) {
+            Ok((0, 0)) => {}
+            Ok((rotated, purged)) => tracing::info!(
+                target: "sekisho::keys",
+                rotated,
+                purged,
+                "key housekeeping"
+            ),
+            Err(e) => {
+                tracing::error!(target: "sekisho::keys", error = %e.message, "key housekeeping failed")
+            }
+        }
+        match gateway.logs.expire(&gateway, now) {
+            Ok(0) => {}
+            Ok(removed) => {
+                tracing::info!(target: "sekisho::logs", removed, "expired log events deleted")
+            }
+            Err(e) => tracing::error!(target: "sekisho::logs", error = %e, "log retention failed"),
+        }
+    }
 }
 
 /// Writes `.sekisho/credentials` (0600) in the AWS shared-credentials
@@ -291,4 +423,131 @@ pub fn write_aws_config(
         ca.display()
     );
     datadir::write_file(&data_dir.aws_config(), aws_config.as_bytes(), false)
+}
+
+/// The data directory opened by a command-line tool while the gateway is
+/// stopped: the key service and the audit trail (whose directory lock
+/// refuses a second writer, so a running gateway is detected).
+pub struct Offline {
+    pub account: String,
+    pub home_region: String,
+    pub kms: Arc<Kms>,
+    audit: AuditSink,
+}
+
+impl Offline {
+    pub fn open(config: Config) -> Result<Offline, String> {
+        if !config.data_dir.join("sekisho.json").is_file() {
+            return Err(format!(
+                "{} is not a Sekisho data directory (start `sekisho serve` once, or pass --config with its data_dir)",
+                config.data_dir.display()
+            ));
+        }
+        let data_dir =
+            datadir::open_or_create(&config.data_dir, config.account_id.as_deref(), &[])?;
+        let default_file = data_dir.file("master.key");
+        let env_value = std::env::var("SEKISHO_MASTER_KEY").ok();
+        if env_value.is_none() && config.master_key_file.is_none() && !default_file.exists() {
+            return Err(format!(
+                "no master key: set SEKISHO_MASTER_KEY or master_key_file as for `sekisho serve` ({} does not exist)",
+                default_file.display()
+            ));
+        }
+        let master = Arc::new(
+            load_master_key(&MasterKeyOptions {
+                file: config.master_key_file.clone(),
+                env_value,
+                default_file,
+            })
+            .map_err(|e| e.to_string())?
+            .key,
+        );
+        let signing = read_wrapped_key(&data_dir.file("audit-signing.key"), &master)?;
+        let home_region = config
+            .regions
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "us-east-1".to_string());
+        let audit = AuditSink::open(
+            data_dir.file("audit"),
+            &data_dir.account_id,
+            &home_region,
+            signing,
+            &config.audit,
+        )
+        .map_err(|e| {
+            format!("{e}\nIs the gateway running? Stop it first, or use the KMS API (aws kms ...) against it.")
+        })?;
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&data_dir.database()).map_err(|e| e.to_string())?);
+        let kms = Arc::new(Kms::load(&data_dir.account_id, master, store)?);
+        Ok(Offline {
+            account: data_dir.account_id.clone(),
+            home_region,
+            kms,
+            audit,
+        })
+    }
+
+    fn record(
+        &self,
+        op: &str,
+        region: &str,
+        resource: Option<String>,
+        error: Option<&str>,
+    ) -> Result<(), String> {
+        let op = crate::registry::OPERATIONS
+            .iter()
+            .find(|o| o.service == "kms" && o.name == op);
+        let mut facts = crate::audit::AuditFacts::local_operator(op, region, resource);
+        if let Some(e) = error {
+            facts.error = Some(("CommandFailed".into(), e.to_string()));
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(self.audit.record(&facts))
+    }
+
+    /// Creates a key (and an alias), recorded as `CreateKey`.
+    pub fn create_key(
+        &self,
+        region: &str,
+        description: &str,
+        alias: Option<&str>,
+    ) -> Result<serde_json::Value, String> {
+        let meta = self
+            .kms
+            .create_key_local(region, description, alias)
+            .map_err(|e| e.message);
+        let arn = meta
+            .as_ref()
+            .ok()
+            .and_then(|m| m["Arn"].as_str().map(str::to_string));
+        self.record(
+            "CreateKey",
+            region,
+            arn,
+            meta.as_ref().err().map(String::as_str),
+        )?;
+        meta
+    }
+
+    /// Rotates a key now, recorded as `RotateKeyOnDemand`.
+    pub fn rotate_key(&self, region: &str, key: &str) -> Result<String, String> {
+        let out = self.kms.rotate_local(region, key).map_err(|e| e.message);
+        let arn = self.kms.key_arn_of(region, key);
+        self.record(
+            "RotateKeyOnDemand",
+            region,
+            arn,
+            out.as_ref().err().map(String::as_str),
+        )?;
+        out
+    }
+
+    /// Seals the audit file with a digest.
+    pub fn close(self) -> Result<(), String> {
+        self.audit.close()
+    }
 }

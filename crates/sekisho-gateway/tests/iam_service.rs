@@ -78,6 +78,14 @@ fn fixture() -> Fixture {
         limiter: Limiter::new(1000.0, 1000, 100),
         auth_stats: AuthStats::default(),
         mfa_steps: std::sync::Mutex::new(HashMap::new()),
+        kms: Arc::new(sekisho_gateway::services::kms::Kms::ephemeral(
+            ACCOUNT,
+            store.clone(),
+        )),
+        logs: Default::default(),
+        invocation_logging: Default::default(),
+        audit: sekisho_gateway::audit::AuditSink::disabled(ACCOUNT),
+        trail_configs: Default::default(),
     };
     let caller = Caller {
         principal: Principal::Aws(AwsPrincipal {

@@ -2,6 +2,8 @@
 
 #![forbid(unsafe_code)]
 
+mod audit;
+mod keys;
 mod policy;
 mod serve;
 
@@ -22,6 +24,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The audit trail: verify its signed chain, query who did what, tail it.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Customer managed keys of a stopped gateway: list, create, rotate.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Work with IAM policy documents: validate, simulate.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -32,6 +40,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Audit(cmd) => audit::run(cmd),
+        Command::Keys(cmd) => keys::run(cmd),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Serve(args) => serve::run(args),
     };

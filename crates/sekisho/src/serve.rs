@@ -21,6 +21,7 @@ pub struct Args {
 
 const BOLD: Style = Style::new().bold();
 const GREEN: Style = AnsiColor::Green.on_default().bold();
+const YELLOW: Style = AnsiColor::Yellow.on_default().bold();
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SEKISHO_LOG")
@@ -70,11 +71,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             dir.join("ca.pem").display()
         );
         println!("  aws sts get-caller-identity");
+        if let Some(warning) = &running.master_warning {
+            eprintln!();
+            eprintln!("{YELLOW}warning{YELLOW:#}: {warning}");
+        }
+        let gateway = running.gateway.clone();
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
             () = running.wait() => {}
-            _ = tokio::signal::ctrl_c() => {
-                println!("stopping");
-            }
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        println!("stopping: sealing the audit log files");
+        if let Err(e) = gateway.audit.seal_all() {
+            eprintln!("error: the audit log could not be sealed: {e} (the next start recovers it)");
+            return Ok(ExitCode::from(1));
         }
         Ok(ExitCode::SUCCESS)
     })

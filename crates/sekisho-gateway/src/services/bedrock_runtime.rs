@@ -161,7 +161,108 @@ pub fn backend_error(e: &BackendError) -> ApiError {
     }
 }
 
-pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
+/// What a streamed call's invocation record needs once the stream ends.
+struct StreamLog {
+    gateway: Arc<Gateway>,
+    operation: &'static str,
+    model_id: String,
+    request_id: String,
+    caller_arn: String,
+    region: String,
+    input_body: Bytes,
+    text: String,
+    stop_reason: Option<&'static str>,
+    usage: Option<crate::backend::Usage>,
+}
+
+impl StreamLog {
+    fn new(gateway: &Arc<Gateway>, call: &Call, model_id: &str) -> Option<StreamLog> {
+        gateway
+            .invocation_logging
+            .enabled(&call.region)
+            .then(|| StreamLog {
+                gateway: gateway.clone(),
+                operation: call.op.name,
+                model_id: model_id.to_string(),
+                request_id: call.request_id.clone(),
+                caller_arn: call.caller.arn.clone(),
+                region: call.region.clone(),
+                input_body: call.body.clone(),
+                text: String::new(),
+                stop_reason: None,
+                usage: None,
+            })
+    }
+
+    fn observe(&mut self, event: &crate::backend::ChatEvent) {
+        use crate::backend::ChatEvent;
+        match event {
+            ChatEvent::ContentDelta { text, .. } => self.text.push_str(text),
+            ChatEvent::MessageStop { stop_reason } => {
+                self.stop_reason = Some(eventstream::stop_reason_name(*stop_reason));
+            }
+            ChatEvent::Metadata { usage, .. } => self.usage = Some(*usage),
+            _ => {}
+        }
+    }
+
+    /// The stream has ended: the record is written now. The answer has
+    /// gone out, so a delivery failure can only be reported.
+    fn finish(self) {
+        let usage = self.usage.unwrap_or_default();
+        let output = json!({
+            "output": { "message": { "role": "assistant", "content": [{ "text": self.text }] } },
+            "stopReason": self.stop_reason,
+            "usage": eventstream::usage_json(&usage),
+        });
+        let inv = crate::services::invocation_log::Invocation {
+            operation: self.operation,
+            model_id: &self.model_id,
+            request_id: &self.request_id,
+            caller_arn: &self.caller_arn,
+            region: &self.region,
+            input_body: &self.input_body,
+            output_body: output,
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+        };
+        if let Err(e) = self.gateway.invocation_logging.deliver(&self.gateway, &inv) {
+            tracing::error!(
+                target: "sekisho::invocation_log",
+                request_id = %self.request_id,
+                error = %e.message,
+                "the invocation record of a streamed call could not be delivered"
+            );
+        }
+    }
+}
+
+/// Writes the invocation record of a whole (non-streamed) call; a record
+/// that cannot be delivered withholds the answer (fail closed).
+fn log_invocation(
+    gateway: &Gateway,
+    call: &Call,
+    model_id: &str,
+    output: Value,
+    usage: crate::backend::Usage,
+) -> Result<(), ApiError> {
+    gateway.invocation_logging.deliver(
+        gateway,
+        &crate::services::invocation_log::Invocation {
+            operation: call.op.name,
+            model_id,
+            request_id: &call.request_id,
+            caller_arn: &call.caller.arn,
+            region: &call.region,
+            input_body: &call.body,
+            output_body: output,
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+        },
+    )
+}
+
+pub async fn handle(gateway: &Arc<Gateway>, call: Call) -> Result<Reply, ApiError> {
     let model_id = model_id_of(&call.input)?;
     let (backend, upstream) = route(gateway, &model_id, &call.region)?;
     refuse_guardrail(&call)?;
@@ -172,7 +273,9 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
                 .converse(request)
                 .await
                 .map_err(|e| backend_error(&e))?;
-            Ok(Reply::Json(converse_response(&response)))
+            let body = converse_response(&response);
+            log_invocation(gateway, &call, &model_id, body.clone(), response.usage)?;
+            Ok(Reply::Json(body))
         }
         "ConverseStream" => {
             let request = converse_request(&call.body, &upstream)?;
@@ -180,12 +283,30 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
                 .converse_stream(request)
                 .await
                 .map_err(|e| backend_error(&e))?;
-            let frames = stream.map(|item| {
-                Ok::<_, std::io::Error>(hyper::body::Frame::data(match item {
-                    Ok(event) => eventstream::encode_converse_event(&event),
-                    Err(e) => {
-                        eventstream::encode_backend_error(StreamOperation::ConverseStream, &e)
+            let mut log = StreamLog::new(gateway, &call, &model_id);
+            let mut stream = stream;
+            let frames = futures::stream::poll_fn(move |cx| {
+                let item = std::task::ready!(stream.poll_next_unpin(cx));
+                match &item {
+                    Some(Ok(event)) => {
+                        if let Some(l) = log.as_mut() {
+                            l.observe(event);
+                        }
                     }
+                    Some(Err(_)) => {}
+                    None => {
+                        if let Some(l) = log.take() {
+                            l.finish();
+                        }
+                    }
+                }
+                std::task::Poll::Ready(item.map(|item| {
+                    Ok::<_, std::io::Error>(hyper::body::Frame::data(match item {
+                        Ok(event) => eventstream::encode_converse_event(&event),
+                        Err(e) => {
+                            eventstream::encode_backend_error(StreamOperation::ConverseStream, &e)
+                        }
+                    }))
                 }))
             });
             Ok(Reply::Stream {
@@ -205,6 +326,8 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
                 .await
                 .map_err(|e| backend_error(&e))?;
             let body = format.encode_response(&model_id, &response);
+            let output: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            log_invocation(gateway, &call, &model_id, output, response.usage)?;
             Ok(Reply::Raw {
                 content_type: "application/json".into(),
                 headers: vec![
@@ -239,11 +362,13 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
                 stream: crate::backend::ChatStream,
                 encoder: NativeStreamEncoder,
                 done: bool,
+                log: Option<StreamLog>,
             }
             let state = State {
                 stream,
                 encoder: NativeStreamEncoder::new(format, &model_id, input_tokens),
                 done: false,
+                log: StreamLog::new(gateway, &call, &model_id),
             };
             // Each backend event becomes zero or more provider chunks; the
             // encoder's closing chunks follow the last event.
@@ -252,7 +377,12 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
                     return None;
                 }
                 let out = match st.stream.next().await {
-                    Some(Ok(event)) => chunks(&mut st.encoder.push(&event)),
+                    Some(Ok(event)) => {
+                        if let Some(l) = st.log.as_mut() {
+                            l.observe(&event);
+                        }
+                        chunks(&mut st.encoder.push(&event))
+                    }
                     Some(Err(e)) => {
                         st.done = true;
                         eventstream::encode_backend_error(
@@ -262,6 +392,9 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
                     }
                     None => {
                         st.done = true;
+                        if let Some(l) = st.log.take() {
+                            l.finish();
+                        }
                         chunks(&mut st.encoder.finish())
                     }
                 };

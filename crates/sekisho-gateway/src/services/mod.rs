@@ -1,8 +1,13 @@
 //! The services behind the operations: each handler takes an authorized
 //! [`Call`] and returns a [`Reply`] or an [`ApiError`].
 
+pub mod args;
 pub mod bedrock_runtime;
+pub mod cloudtrail;
 pub mod iam;
+pub mod invocation_log;
+pub mod kms;
+pub mod logs;
 pub mod sts;
 
 use std::sync::Arc;
@@ -52,11 +57,15 @@ pub enum Reply {
 }
 
 /// Runs the handler of an operation.
-pub async fn dispatch(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
+pub async fn dispatch(gateway: &Arc<Gateway>, call: Call) -> Result<Reply, ApiError> {
     match call.op.service {
         "sts" => sts::handle(gateway, call).await,
         "iam" => iam::handle(gateway, call).await,
         "bedrock-runtime" => bedrock_runtime::handle(gateway, call).await,
+        "bedrock" => invocation_log::handle(gateway, call).await,
+        "kms" => kms::handle(gateway, call).await,
+        "cloudtrail" => cloudtrail::handle(gateway, call).await,
+        "logs" => logs::handle(gateway, call).await,
         _ => Err(ApiError::new(
             ErrorKind::UnknownOperation,
             format!("{} is not served by this gateway", call.op.name),
@@ -83,19 +92,22 @@ pub fn add_condition_keys(
         "bedrock-runtime" => {
             bedrock_runtime::condition_keys(op, headers, body, &gateway.account, region, context)
         }
+        "kms" => kms::condition_keys(gateway, caller, op, input, context),
         _ => {}
     }
 }
 
 /// The resource-based policy that governs an operation's resource, if any
-/// (a role's trust policy for `sts:AssumeRole`).
+/// (a role's trust policy for `sts:AssumeRole`, a key's key policy).
 pub fn resource_policy(
+    gateway: &Gateway,
     op: &Operation,
     resource: &str,
     iam: &sekisho_identity::iam::IamState,
 ) -> Option<Arc<sekisho_policy::Policy>> {
     match op.service {
         "sts" => sts::resource_policy(op, resource, iam),
+        "kms" => gateway.kms.key_policy(resource),
         _ => None,
     }
 }
