@@ -1,0 +1,162 @@
+//! Context words: labels near a candidate that make a weak format credible
+//! (a 7-digit run after 口座番号 is an account, after 注文番号 it is not).
+//!
+//! All keywords are found in one Aho-Corasick pass over the normalized view,
+//! run only when some candidate needs context. ASCII keywords need word
+//! boundaries ("pin" must not fire inside "spinning"); Japanese ones do not.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+
+/// Context classes, one bit each.
+pub(crate) mod ctx {
+    pub const CARD: u32 = 1 << 0;
+    pub const CVV: u32 = 1 << 1;
+    pub const EXPIRY: u32 = 1 << 2;
+    pub const SSN: u32 = 1 << 3;
+    pub const ITIN: u32 = 1 << 4;
+    pub const SIN: u32 = 1 << 5;
+    pub const ROUTING: u32 = 1 << 6;
+    pub const ACCOUNT: u32 = 1 << 7;
+    pub const NHS: u32 = 1 << 8;
+    pub const UTR: u32 = 1 << 9;
+    pub const CA_HEALTH: u32 = 1 << 10;
+    pub const PHONE: u32 = 1 << 11;
+    pub const MY_NUMBER: u32 = 1 << 12;
+    pub const CORP: u32 = 1 << 13;
+    pub const POSTAL: u32 = 1 << 14;
+    pub const JP_BANK: u32 = 1 << 15;
+    pub const LICENSE: u32 = 1 << 16;
+    pub const PASSPORT: u32 = 1 << 17;
+    pub const HEALTH_INS: u32 = 1 << 18;
+    pub const PIN: u32 = 1 << 19;
+    pub const PLATE: u32 = 1 << 20;
+    pub const VIN: u32 = 1 << 21;
+    pub const SWIFT: u32 = 1 << 22;
+    /// Labels that say "this number is not about a person": order, invoice,
+    /// tracking, version, product numbers. The nearest label wins.
+    pub const NEGATIVE: u32 = 1 << 31;
+}
+
+const KEYWORDS: &[(&str, u32)] = {
+    use ctx::*;
+    &[
+        ("card", CARD), ("cards", CARD), ("credit", CARD), ("debit", CARD), ("visa", CARD), ("mastercard", CARD), ("amex", CARD),
+        ("カード", CARD), ("クレジット", CARD), ("デビット", CARD),
+        ("cvv", CVV), ("cvv2", CVV), ("cvc", CVV), ("cvc2", CVV), ("cid", CVV), ("security code", CVV), ("セキュリティコード", CVV), ("セキュリティーコード", CVV),
+        ("exp", EXPIRY), ("expiry", EXPIRY), ("expiration", EXPIRY), ("expires", EXPIRY), ("valid thru", EXPIRY), ("valid through", EXPIRY), ("有効期限", EXPIRY),
+        ("ssn", SSN), ("social security", SSN), ("社会保障番号", SSN),
+        ("itin", ITIN), ("taxpayer identification", ITIN), ("tax id", ITIN),
+        ("sin", SIN), ("social insurance", SIN), ("nas", SIN), ("社会保険番号", SIN),
+        ("routing", ROUTING), ("aba", ROUTING), ("rtn", ROUTING), ("transit number", ROUTING),
+        ("account number", ACCOUNT), ("account no", ACCOUNT), ("acct", ACCOUNT), ("bank account", ACCOUNT), ("checking account", ACCOUNT), ("savings account", ACCOUNT), ("a/c", ACCOUNT),
+        ("nhs", NHS), ("national health service", NHS),
+        ("utr", UTR), ("unique taxpayer", UTR), ("tax reference", UTR), ("self assessment", UTR),
+        ("health card", CA_HEALTH), ("health number", CA_HEALTH), ("ohip", CA_HEALTH), ("health insurance number", CA_HEALTH | HEALTH_INS), ("ramq", CA_HEALTH), ("carte santé", CA_HEALTH),
+        ("phone", PHONE), ("tel", PHONE), ("telephone", PHONE), ("mobile", PHONE), ("cell", PHONE), ("fax", PHONE), ("call", PHONE), ("contact", PHONE),
+        ("電話", PHONE), ("携帯", PHONE), ("連絡先", PHONE), ("ファックス", PHONE), ("ファクス", PHONE),
+        ("マイナンバー", MY_NUMBER), ("個人番号", MY_NUMBER), ("my number", MY_NUMBER), ("mynumber", MY_NUMBER),
+        ("法人番号", CORP), ("corporate number", CORP), ("登録番号", CORP), ("インボイス", CORP), ("適格請求書", CORP),
+        ("〒", POSTAL), ("郵便番号", POSTAL), ("postal code", POSTAL), ("post code", POSTAL), ("zip", POSTAL),
+        ("口座", JP_BANK), ("普通", JP_BANK), ("当座", JP_BANK), ("預金", JP_BANK), ("貯金", JP_BANK), ("支店", JP_BANK), ("銀行", JP_BANK), ("振込", JP_BANK), ("振り込み", JP_BANK),
+        ("免許", LICENSE), ("運転免許", LICENSE), ("driver's license", LICENSE), ("drivers license", LICENSE), ("driver license", LICENSE), ("driving licence", LICENSE), ("driving license", LICENSE), ("license number", LICENSE), ("licence number", LICENSE), ("dl", LICENSE),
+        ("passport", PASSPORT), ("パスポート", PASSPORT), ("旅券", PASSPORT),
+        ("保険者番号", HEALTH_INS), ("保険証", HEALTH_INS), ("被保険者", HEALTH_INS), ("健康保険", HEALTH_INS), ("health insurance", HEALTH_INS),
+        ("pin", PIN), ("pin code", PIN), ("passcode", PIN), ("暗証番号", PIN), ("ピン", PIN),
+        ("license plate", PLATE), ("licence plate", PLATE), ("number plate", PLATE), ("plate", PLATE), ("ナンバープレート", PLATE), ("車両番号", PLATE),
+        ("vin", VIN), ("vehicle identification", VIN), ("車台番号", VIN), ("chassis", VIN),
+        ("swift", SWIFT), ("bic", SWIFT), ("swift code", SWIFT), ("swiftコード", SWIFT),
+        ("注文番号", NEGATIVE), ("ご注文番号", NEGATIVE), ("order number", NEGATIVE), ("order no", NEGATIVE), ("order id", NEGATIVE), ("order #", NEGATIVE),
+        ("invoice no", NEGATIVE), ("invoice number", NEGATIVE), ("伝票番号", NEGATIVE), ("受付番号", NEGATIVE), ("問い合わせ番号", NEGATIVE), ("お問い合わせ番号", NEGATIVE),
+        ("予約番号", NEGATIVE), ("tracking", NEGATIVE), ("追跡番号", NEGATIVE), ("商品番号", NEGATIVE), ("品番", NEGATIVE), ("型番", NEGATIVE), ("product code", NEGATIVE),
+        ("sku", NEGATIVE), ("version", NEGATIVE), ("ver", NEGATIVE), ("バージョン", NEGATIVE), ("build", NEGATIVE), ("isbn", NEGATIVE), ("issue", NEGATIVE), ("ticket", NEGATIVE),
+    ]
+};
+
+/// How far before a candidate a label still counts (bytes of the view:
+/// about 20 Japanese characters or 60 Latin ones), and how far after.
+const BEFORE: usize = 64;
+const AFTER: usize = 12;
+
+/// The compiled keyword matcher.
+pub(crate) struct ContextMatcher {
+    /// `None` only if the constant table failed to build (it does not);
+    /// then no context is ever found and context-only types stay silent.
+    ac: Option<AhoCorasick>,
+}
+
+/// Keyword hits of one text, sorted by start.
+pub(crate) struct ContextHits {
+    hits: Vec<(usize, usize, u32)>,
+}
+
+impl ContextMatcher {
+    pub fn new() -> Self {
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(KEYWORDS.iter().map(|(k, _)| *k))
+            .ok();
+        Self { ac }
+    }
+
+    pub fn scan(&self, text: &str) -> ContextHits {
+        let bytes = text.as_bytes();
+        let mut hits = Vec::new();
+        let Some(ac) = &self.ac else { return ContextHits { hits } };
+        for m in ac.find_overlapping_iter(text) {
+            let (s, e) = (m.start(), m.end());
+            if bytes[s].is_ascii_alphanumeric() && s > 0 && bytes[s - 1].is_ascii_alphanumeric() {
+                continue;
+            }
+            if bytes[e - 1].is_ascii_alphanumeric() && bytes.get(e).is_some_and(u8::is_ascii_alphanumeric) {
+                continue;
+            }
+            hits.push((s, e, KEYWORDS[m.pattern().as_usize()].1));
+        }
+        hits.sort_unstable();
+        ContextHits { hits }
+    }
+}
+
+impl ContextHits {
+    pub fn empty() -> Self {
+        Self { hits: Vec::new() }
+    }
+
+    /// Is there a keyword of class `want` near `start..end`, and is the
+    /// nearest label before the candidate not a negative one?
+    pub fn has(&self, want: u32, start: usize, end: usize) -> bool {
+        let lo = start.saturating_sub(BEFORE + 32);
+        let first = self.hits.partition_point(|h| h.0 < lo);
+        let mut found = false;
+        let mut nearest_before: Option<(usize, u32)> = None;
+        for &(s, e, f) in &self.hits[first..] {
+            if s > end + AFTER {
+                break;
+            }
+            let before = e <= start && start - e <= BEFORE;
+            let after = s >= end && s - end <= AFTER;
+            if before && f != 0 && nearest_before.is_none_or(|(ne, _)| e >= ne) {
+                nearest_before = Some((e, f));
+            }
+            if (before || after) && f & want != 0 {
+                found = true;
+            }
+        }
+        if let Some((_, f)) = nearest_before
+            && f & ctx::NEGATIVE != 0
+            && f & want == 0
+        {
+            return false;
+        }
+        found
+    }
+
+    /// Is the nearest label before `start` a negative one (order number,
+    /// version, ...)?
+    pub fn negative(&self, start: usize) -> bool {
+        let idx = self.hits.partition_point(|h| h.1 <= start);
+        self.hits[..idx].iter().rev().take(4).filter(|h| start - h.1 <= BEFORE).max_by_key(|h| h.1).is_some_and(|h| h.2 & ctx::NEGATIVE != 0)
+    }
+}

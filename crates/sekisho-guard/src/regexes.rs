@@ -1,0 +1,89 @@
+//! Custom regexes (`regexesConfig`, at most 30): each compiled on its own
+//! with regex-automata (finite automata only, so every search is linear in
+//! the text) under an NFA size limit, and searched separately so that one
+//! regex never hides another's matches; each match is reported with the
+//! regex's name.
+
+use regex_automata::meta::Regex;
+
+use crate::compile::{DirActions, MAX_REGEX_NFA_BYTES, MAX_REGEX_PATTERN_CHARS, MAX_REGEXES, build_regex};
+use crate::config::{RegexConfig, SensitiveAction};
+use crate::error::ConfigError;
+
+#[derive(Debug)]
+pub(crate) struct CustomRegex {
+    pub name: String,
+    pub pattern: String,
+    pub regex: Regex,
+    pub actions: DirActions<SensitiveAction>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CustomRegexes {
+    pub entries: Vec<CustomRegex>,
+}
+
+/// One match: regex index and byte range in the scanned text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RegexHit {
+    pub index: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl CustomRegexes {
+    pub fn compile(list: &[RegexConfig]) -> Result<Self, ConfigError> {
+        let base = "sensitiveInformationPolicyConfig.regexesConfig";
+        if list.is_empty() || list.len() > MAX_REGEXES {
+            return Err(ConfigError::new(base, format!("must contain between 1 and {MAX_REGEXES} regexes, got {}", list.len())));
+        }
+        let mut entries = Vec::with_capacity(list.len());
+        for (i, r) in list.iter().enumerate() {
+            let n = r.name.chars().count();
+            if n == 0 || n > 100 {
+                return Err(ConfigError::new(format!("{base}[{i}].name"), "length must be between 1 and 100 characters"));
+            }
+            if let Some(d) = &r.description
+                && (d.is_empty() || d.chars().count() > 1000)
+            {
+                return Err(ConfigError::new(format!("{base}[{i}].description"), "length must be between 1 and 1000 characters"));
+            }
+            let field = format!("{base}[{i}].pattern");
+            let p = r.pattern.chars().count();
+            if p == 0 || p > MAX_REGEX_PATTERN_CHARS {
+                return Err(ConfigError::new(&field, format!("length must be between 1 and {MAX_REGEX_PATTERN_CHARS} characters, got {p}")));
+            }
+            let regex = build_regex(std::slice::from_ref(&r.pattern), MAX_REGEX_NFA_BYTES).map_err(|e| {
+                if e.contains("exceeds size limit") || e.contains("size limit") {
+                    ConfigError::new(&field, format!("pattern is too large once compiled (limit {MAX_REGEX_NFA_BYTES} bytes); simplify counted repetitions"))
+                } else {
+                    ConfigError::new(&field, format!("invalid regular expression: {}", e.lines().next().unwrap_or("")))
+                }
+            })?;
+            // A pattern that matches the empty string would "find" something
+            // at every position and mask nothing useful.
+            if regex.is_match("") {
+                return Err(ConfigError::new(&field, "pattern must not match the empty string"));
+            }
+            let actions = DirActions::resolve(r.action, r.input_action, r.output_action, r.input_enabled, r.output_enabled);
+            entries.push(CustomRegex { name: r.name.clone(), pattern: r.pattern.clone(), regex, actions });
+        }
+        Ok(Self { entries })
+    }
+
+    /// All matches of every regex active in the direction (`active(i)`).
+    pub fn find(&self, text: &str, active: impl Fn(usize) -> bool) -> Vec<RegexHit> {
+        let mut out = Vec::new();
+        for (index, r) in self.entries.iter().enumerate() {
+            if !active(index) {
+                continue;
+            }
+            for m in r.regex.find_iter(text) {
+                if m.start() < m.end() {
+                    out.push(RegexHit { index, start: m.start(), end: m.end() });
+                }
+            }
+        }
+        out
+    }
+}
