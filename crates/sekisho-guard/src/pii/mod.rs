@@ -131,5 +131,3 @@ impl PiiDetector {
     }
 }
 
-#[cfg(test)]
-mod tests;

@@ -215,7 +215,7 @@ fn classify(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityT
         if cs::ssn_structure(d) && (ssn_shape || has(ctx::SSN)) {
             return Some(&[UsSsn]);
         }
-        if cs::luhn(d) && !matches!(d[0], b'0' | b'8') && (has(ctx::SIN) || shape_ok && w.shape(&[3, 3, 3]) && !has(ctx::PHONE)) {
+        if cs::luhn(d) && d[0] != b'8' && (has(ctx::SIN) || shape_ok && w.shape(&[3, 3, 3]) && !has(ctx::PHONE)) {
             return Some(&[CaSocialInsuranceNumber]);
         }
         if cs::aba_routing(d) && has(ctx::ROUTING) {
@@ -223,8 +223,10 @@ fn classify(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityT
         }
     }
     if n == 10 {
-        if has(ctx::NHS) && cs::nhs(d) {
-            return Some(&[UkNhsNumber]);
+        // A number labelled NHS whose check digit fails is a typo or a
+        // decoy, not a phone number.
+        if has(ctx::NHS) {
+            return cs::nhs(d).then_some(&[UkNhsNumber][..]);
         }
         if has(ctx::UTR) {
             return Some(&[UkUtr]);

@@ -51,6 +51,9 @@ pub(super) const NUMERIC_TYPES: &[EntityType] = &[
     DriverId, JpMyNumber, JpCorporateNumber, JpPhone, JpPostalCode, JpDriversLicense, JpBankAccount, JpHealthInsuranceNumber,
 ];
 
+/// Honorifics after a name, as in the NameHonorific pattern (longest first).
+const HONORIFICS: &[&str] = &["ちゃん", "さま", "さん", "くん", "先生", "様", "殿", "氏", "君"];
+
 const SECRET_VALUE: &str = r"[\x22'「]?[\x21-\x7E]+";
 
 /// The shape table: (shape, regex, types it may yield).
@@ -80,7 +83,7 @@ pub(super) fn table() -> Vec<(Shape, String, &'static [EntityType])> {
         ),
         (
             Shape::NameLabel,
-            r"(?:氏名|お名前|名前|フルネーム|担当者|宛名|口座名義|名義人|名義|(?-u:\b)(?i:full name|name|patient|customer name|contact name))[ ]?[:：][ ]?(?:[\p{Han}\p{Katakana}ー々]+(?:[ ][\p{Han}\p{Katakana}ー々]+)?|\p{Hiragana}+(?:[ ]\p{Hiragana}+)?|[A-Z][a-zA-Z'\-]+(?:[ ][A-Z]\.?)?(?:[ ][A-Z][a-zA-Z'\-]+){0,2})".into(),
+            r"(?:氏名|お名前|名前|フルネーム|担当者|宛名|口座名義|名義人|名義|(?-u:\b)(?i:full name|name|patient|customer name|contact name))[ ]?[:：][ ]?(?:[\p{Han}\p{Katakana}ー々]+(?:[ ][\p{Han}\p{Katakana}ー々]+)?|\p{Hiragana}+(?:[ ]\p{Hiragana}+)?|[A-Z][a-zA-Z'\-]+(?:[ ][A-Z]\.)?(?:[ ][A-Z][a-zA-Z'\-]+){0,2})".into(),
             &[Name],
         ),
         (Shape::AddressLabel, r"(?:住所|ご住所|現住所|所在地|送付先|お届け先|(?-u:\b)(?i:address|home address|mailing address))[ ]?[:：][ ]?[^\n\r,、。()「」]+".into(), &[Address]),
@@ -91,7 +94,7 @@ pub(super) fn table() -> Vec<(Shape, String, &'static [EntityType])> {
         ),
         (
             Shape::PlateLabel,
-            r"(?-u:\b)(?i:license plate|licence plate|number plate|plate number|plate no\.?|registration number)[ ]?(?:is[ ]|[:：#])?[ ]?[A-Z0-9]{1,4}(?:[ \-][A-Z0-9]{1,4}){0,2}|(?:ナンバープレート|車両番号)[ ]?(?:は|[:：])?[ ]?[A-Z0-9]{1,4}(?:[ \-][A-Z0-9]{1,4}){0,2}".into(),
+            r"(?-u:\b)(?i:license plate|licence plate|number plate|plate number|plate no\.?|registration number)[ ]?(?:is[ ]|[:：#])?[ ]?[A-Z0-9]{1,8}(?:[ \-][A-Z0-9]{1,4}){0,2}|(?:ナンバープレート|車両番号)[ ]?(?:は|[:：])?[ ]?[A-Z0-9]{1,8}(?:[ \-][A-Z0-9]{1,4}){0,2}".into(),
             &[LicensePlate],
         ),
         (
@@ -344,8 +347,8 @@ pub(super) fn validate(shape: Shape, text: &str, s: usize, e: usize, cx: &Ctx<'_
             det(s + off, e, &[Name])
         }
         Shape::NameHonorific => {
-            let run_end = m.char_indices().find(|(_, c)| !(ja::is_kanji(*c) || ja::is_katakana(*c))).map_or(m.len(), |(i, _)| i);
-            let (ns, ne) = ja::name_before_honorific(&m[..run_end])?;
+            let run = HONORIFICS.iter().find_map(|h| m.strip_suffix(h))?;
+            let (ns, ne) = ja::name_before_honorific(run)?;
             det(s + ns, s + ne, &[Name])
         }
         Shape::NameSpacedJa => {
