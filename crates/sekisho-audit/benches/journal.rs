@@ -16,16 +16,28 @@ fn record(n: usize) -> Vec<u8> {
     id.user_name = Some("bench".into());
     id.arn = Some("arn:aws:iam::123456789012:user/bench".into());
     id.access_key_id = Some("AKIAEXAMPLEEXAMPLE01".into());
-    let mut e = Event::api_call(id, OffsetDateTime::now_utc(), "bedrock.amazonaws.com", "InvokeModel", "us-east-1");
+    let mut e = Event::api_call(
+        id,
+        OffsetDateTime::now_utc(),
+        "bedrock.amazonaws.com",
+        "InvokeModel",
+        "us-east-1",
+    );
     e.request_parameters = serde_json::json!({ "modelId": "sekisho.echo-v1", "n": n });
     let base = e.to_json().len();
-    e.additional_event_data = Some(serde_json::json!({ "pad": "x".repeat(RECORD_BYTES.saturating_sub(base + 20)) }));
+    e.additional_event_data =
+        Some(serde_json::json!({ "pad": "x".repeat(RECORD_BYTES.saturating_sub(base + 20)) }));
     e.to_json()
 }
 
 fn journal(dir: &std::path::Path) -> Journal {
     let (signer, _) = Signer::generate().expect("key");
-    Journal::open(JournalConfig::new(dir, "123456789012", "us-east-1"), signer, SystemClock).expect("open")
+    Journal::open(
+        JournalConfig::new(dir, "123456789012", "us-east-1"),
+        signer,
+        SystemClock,
+    )
+    .expect("open")
 }
 
 fn append(c: &mut Criterion) {
@@ -96,8 +108,12 @@ fn verify_throughput(c: &mut Criterion) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (signer, _) = Signer::generate().expect("key");
     let pk = signer.public_key();
-    let j = Journal::open(JournalConfig::new(tmp.path(), "123456789012", "us-east-1"), signer, SystemClock)
-        .expect("open");
+    let j = Journal::open(
+        JournalConfig::new(tmp.path(), "123456789012", "us-east-1"),
+        signer,
+        SystemClock,
+    )
+    .expect("open");
     let rec = record(0);
     let target: u64 = 210 << 20;
     let n = usize::try_from(target / rec.len() as u64).unwrap_or(0);

@@ -12,10 +12,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::AuditError;
 use crate::layout::{self, SIG_EXT, TMP_EXT};
 use crate::signer::{self, Signer};
 use crate::timefmt::{serde_iso, serde_iso_opt};
-use crate::AuditError;
 
 pub const HASH_ALGORITHM: &str = "SHA-256";
 /// The largest digest document read (one lists ~300 bytes per log file).
@@ -110,7 +110,10 @@ impl StoredDigest {
     }
 
     pub fn signature_hex(&self) -> String {
-        self.signature.as_deref().map(hex::encode).unwrap_or_default()
+        self.signature
+            .as_deref()
+            .map(hex::encode)
+            .unwrap_or_default()
     }
 }
 

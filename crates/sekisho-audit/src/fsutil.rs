@@ -15,7 +15,8 @@ pub fn create_dir_all(path: &Path) -> Result<(), AuditError> {
         use std::os::unix::fs::DirBuilderExt;
         b.mode(0o700);
     }
-    b.create(path).map_err(|e| AuditError::io("create directory", path, e))
+    b.create(path)
+        .map_err(|e| AuditError::io("create directory", path, e))
 }
 
 /// Creates a new file (0600), failing if it exists.

@@ -90,9 +90,9 @@ pub fn join_rel(dir: &Path, rel: &str) -> PathBuf {
 pub fn is_safe_rel(rel: &str, top: &str) -> bool {
     rel.len() < 1024
         && rel.split('/').next() == Some(top)
-        && rel
-            .split('/')
-            .all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('\\') && !c.contains('\0'))
+        && rel.split('/').all(|c| {
+            !c.is_empty() && c != "." && c != ".." && !c.contains('\\') && !c.contains('\0')
+        })
 }
 
 /// Time and sequence number from a file name ending `_{time}_{seq}{ext}`.
@@ -113,10 +113,20 @@ pub fn list_logs(dir: &Path) -> Vec<FileRef> {
         if let Some(final_name) = name.strip_suffix(PARTIAL_EXT) {
             if let Some((time, seq)) = parse_name(final_name, LOG_EXT) {
                 let rel = rel.strip_suffix(PARTIAL_EXT).unwrap_or(rel).to_owned();
-                out.push(FileRef { rel, time, seq, partial: true });
+                out.push(FileRef {
+                    rel,
+                    time,
+                    seq,
+                    partial: true,
+                });
             }
         } else if let Some((time, seq)) = parse_name(name, LOG_EXT) {
-            out.push(FileRef { rel: rel.to_owned(), time, seq, partial: false });
+            out.push(FileRef {
+                rel: rel.to_owned(),
+                time,
+                seq,
+                partial: false,
+            });
         }
     });
     out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -128,7 +138,12 @@ pub fn list_digests(dir: &Path) -> Vec<FileRef> {
     let mut out = Vec::new();
     walk(dir, DIGESTS, 0, &mut |rel, name| {
         if let Some((time, seq)) = parse_name(name, DIGEST_EXT) {
-            out.push(FileRef { rel: rel.to_owned(), time, seq, partial: false });
+            out.push(FileRef {
+                rel: rel.to_owned(),
+                time,
+                seq,
+                partial: false,
+            });
         }
     });
     out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -186,6 +201,9 @@ mod tests {
         assert!(!is_safe_rel("/etc/passwd", LOGS));
         assert!(!is_safe_rel("digests/x.json", LOGS));
         let d = digest_rel("123456789012", "us-east-1", t, 1);
-        assert_eq!(parse_name(d.rsplit('/').next().unwrap(), DIGEST_EXT), Some((t, 1)));
+        assert_eq!(
+            parse_name(d.rsplit('/').next().unwrap(), DIGEST_EXT),
+            Some((t, 1))
+        );
     }
 }

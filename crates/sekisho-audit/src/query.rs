@@ -50,14 +50,22 @@ impl LookupAttribute {
             "ReadOnly" => match value {
                 "true" => LookupAttribute::ReadOnly(true),
                 "false" => LookupAttribute::ReadOnly(false),
-                _ => return Err(AuditError::InvalidParameter("ReadOnly must be true or false".into())),
+                _ => {
+                    return Err(AuditError::InvalidParameter(
+                        "ReadOnly must be true or false".into(),
+                    ));
+                }
             },
             "Username" => LookupAttribute::Username(v),
             "ResourceType" => LookupAttribute::ResourceType(v),
             "ResourceName" => LookupAttribute::ResourceName(v),
             "EventSource" => LookupAttribute::EventSource(v),
             "AccessKeyId" => LookupAttribute::AccessKeyId(v),
-            other => return Err(AuditError::InvalidParameter(format!("unknown AttributeKey {other:?}"))),
+            other => {
+                return Err(AuditError::InvalidParameter(format!(
+                    "unknown AttributeKey {other:?}"
+                )));
+            }
         })
     }
 
@@ -67,8 +75,12 @@ impl LookupAttribute {
             LookupAttribute::EventName(v) => &e.event_name == v,
             LookupAttribute::ReadOnly(v) => e.read_only == Some(*v),
             LookupAttribute::Username(v) => e.username() == Some(v.as_str()),
-            LookupAttribute::ResourceType(v) => e.resources.iter().any(|r| r.kind.as_deref() == Some(v)),
-            LookupAttribute::ResourceName(v) => e.resources.iter().any(|r| r.arn.as_deref() == Some(v)),
+            LookupAttribute::ResourceType(v) => {
+                e.resources.iter().any(|r| r.kind.as_deref() == Some(v))
+            }
+            LookupAttribute::ResourceName(v) => {
+                e.resources.iter().any(|r| r.arn.as_deref() == Some(v))
+            }
             LookupAttribute::EventSource(v) => &e.event_source == v,
             LookupAttribute::AccessKeyId(v) => e.user_identity.access_key_id.as_deref() == Some(v),
         }
@@ -98,11 +110,17 @@ impl LookupFilter {
     fn fingerprint(&self) -> String {
         let text = format!(
             "{}|{:?}|{:?}",
-            self.attribute.as_ref().map(LookupAttribute::key).unwrap_or_default(),
+            self.attribute
+                .as_ref()
+                .map(LookupAttribute::key)
+                .unwrap_or_default(),
             self.start_time.map(timefmt::iso),
             self.end_time.map(timefmt::iso)
         );
-        signer::sha256_hex(text.as_bytes()).chars().take(16).collect()
+        signer::sha256_hex(text.as_bytes())
+            .chars()
+            .take(16)
+            .collect()
     }
 }
 
@@ -172,10 +190,10 @@ pub fn lookup(
                 page.next_token = Some(encode_token(&f.rel, n + 1, filter));
                 return Ok(page);
             }
-            if let Some(e) = decode_event(line, cipher) {
-                if filter.matches(&e.event) {
-                    page.events.push(e);
-                }
+            if let Some(e) = decode_event(line, cipher)
+                && filter.matches(&e.event)
+            {
+                page.events.push(e);
             }
         }
     }
@@ -254,8 +272,13 @@ pub struct TailBatch {
 /// The current end of the journal: a `tail -f` starts here.
 pub fn tail_end(dir: &Path) -> Option<TailPosition> {
     let f = layout::list_logs(dir).pop()?;
-    let len = std::fs::metadata(f.disk_path(dir)).map(|m| m.len()).unwrap_or(0);
-    Some(TailPosition { file: f.rel, offset: len })
+    let len = std::fs::metadata(f.disk_path(dir))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    Some(TailPosition {
+        file: f.rel,
+        offset: len,
+    })
 }
 
 /// Up to `max_events` events written after `position` (from the oldest file
@@ -269,8 +292,9 @@ pub fn read_events_since(
     let start_key = position
         .map(|p| {
             let name = p.file.rsplit('/').next().unwrap_or_default();
-            layout::parse_name(name, layout::LOG_EXT)
-                .ok_or_else(|| AuditError::InvalidParameter("tail position names no log file".into()))
+            layout::parse_name(name, layout::LOG_EXT).ok_or_else(|| {
+                AuditError::InvalidParameter("tail position names no log file".into())
+            })
         })
         .transpose()?;
     let mut batch = TailBatch {
@@ -303,7 +327,10 @@ pub fn read_events_since(
                 }
             }
             offset += advanced;
-            batch.position = Some(TailPosition { file: f.rel.clone(), offset });
+            batch.position = Some(TailPosition {
+                file: f.rel.clone(),
+                offset,
+            });
             if batch.events.len() == max_events {
                 return Ok(batch);
             }
@@ -357,7 +384,11 @@ fn read_from(path: &Path, offset: u64) -> Result<Chunk, AuditError> {
         chunk.skipped = 1;
         return Ok(chunk);
     }
-    for l in buf.get(..end).unwrap_or_default().split_inclusive(|&b| b == b'\n') {
+    for l in buf
+        .get(..end)
+        .unwrap_or_default()
+        .split_inclusive(|&b| b == b'\n')
+    {
         chunk.consumed += l.len() as u64;
         let body = l.strip_suffix(b"\n").unwrap_or(l);
         if !body.is_empty() {

@@ -19,7 +19,11 @@ pub struct Event {
     pub event_source: String,
     pub event_name: String,
     pub aws_region: String,
-    #[serde(rename = "sourceIPAddress", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "sourceIPAddress",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub source_ip_address: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
@@ -292,7 +296,10 @@ mod tests {
             v["userIdentity"]["sessionContext"]["attributes"]["mfaAuthenticated"],
             "false"
         );
-        assert_eq!(v["resources"][0]["ARN"], "arn:aws:bedrock:us-east-1::foundation-model/x");
+        assert_eq!(
+            v["resources"][0]["ARN"],
+            "arn:aws:bedrock:us-east-1::foundation-model/x"
+        );
         assert!(v["requestParameters"].is_null());
         assert!(v.get("errorCode").is_none());
         assert!(v.get("eventID").is_some());

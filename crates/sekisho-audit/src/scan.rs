@@ -45,7 +45,10 @@ pub fn hash_file(path: &Path, on_bytes: &mut dyn FnMut(u64)) -> std::io::Result<
 /// being written when the process died and was never acknowledged.
 /// Returns (new length, bytes dropped).
 pub fn cut_torn_tail(path: &Path) -> std::io::Result<(u64, u64)> {
-    let mut f = std::fs::OpenOptions::new().read(true).write(true).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)?;
     let len = f.metadata()?.len();
     let mut end = len;
     let mut buf = vec![0u8; 64 * 1024];
@@ -104,7 +107,9 @@ pub fn summarize(path: &Path, cipher: Option<&dyn RecordCipher>) -> std::io::Res
     let hash = crate::signer::sha256_hex(&data);
     let mut span = TimeSpan::default();
     for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        let time = decode_line(line, cipher).ok().and_then(|j| sniff_event_time(&j));
+        let time = decode_line(line, cipher)
+            .ok()
+            .and_then(|j| sniff_event_time(&j));
         span.add(time);
     }
     Ok(Summary {

@@ -113,10 +113,9 @@ impl EventSelector {
                         .any(|s| s == facts.event_source)
             }
             EventCategory::Data => self.data_resources.iter().any(|d| {
-                facts
-                    .resources
-                    .iter()
-                    .any(|(t, arn)| *t == d.r#type && d.values.iter().any(|v| value_matches(v, arn)))
+                facts.resources.iter().any(|(t, arn)| {
+                    *t == d.r#type && d.values.iter().any(|v| value_matches(v, arn))
+                })
             }),
         }
     }
@@ -131,11 +130,16 @@ pub fn any_matches(selectors: &[EventSelector], facts: &EventFacts<'_>) -> bool 
 pub fn validate(selectors: &[EventSelector]) -> Result<(), AuditError> {
     let bad = |m: String| Err(AuditError::InvalidSelectors(m));
     if selectors.is_empty() || selectors.len() > MAX_SELECTORS {
-        return bad(format!("{} selectors; allowed 1 to {MAX_SELECTORS}", selectors.len()));
+        return bad(format!(
+            "{} selectors; allowed 1 to {MAX_SELECTORS}",
+            selectors.len()
+        ));
     }
     let total: usize = selectors.iter().map(|s| s.data_resources.len()).sum();
     if total > MAX_DATA_RESOURCES {
-        return bad(format!("{total} data resources; at most {MAX_DATA_RESOURCES}"));
+        return bad(format!(
+            "{total} data resources; at most {MAX_DATA_RESOURCES}"
+        ));
     }
     for s in selectors {
         for d in &s.data_resources {
@@ -210,10 +214,22 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert!(value_matches("arn:aws:bedrock:*:*:guardrail/*", "arn:aws:bedrock:us-east-1:123456789012:guardrail/abc"));
-        assert!(!value_matches("arn:aws:bedrock:*:*:guardrail/*", "arn:aws:bedrock:us-east-1:123456789012:agent-alias/a/b"));
-        assert!(value_matches("arn:aws:s3:::bucket/", "arn:aws:s3:::bucket/key"));
-        assert!(!value_matches("arn:aws:s3:::bucket/", "arn:aws:s3:::bucket2/key"));
+        assert!(value_matches(
+            "arn:aws:bedrock:*:*:guardrail/*",
+            "arn:aws:bedrock:us-east-1:123456789012:guardrail/abc"
+        ));
+        assert!(!value_matches(
+            "arn:aws:bedrock:*:*:guardrail/*",
+            "arn:aws:bedrock:us-east-1:123456789012:agent-alias/a/b"
+        ));
+        assert!(value_matches(
+            "arn:aws:s3:::bucket/",
+            "arn:aws:s3:::bucket/key"
+        ));
+        assert!(!value_matches(
+            "arn:aws:s3:::bucket/",
+            "arn:aws:s3:::bucket2/key"
+        ));
         assert!(value_matches("arn:aws:s3", "arn:aws:s3:::any/key"));
         assert!(value_matches("", "anything"));
         assert!(value_matches("a*b*c", "axxbyyczz"));

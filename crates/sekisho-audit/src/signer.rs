@@ -87,7 +87,8 @@ pub fn public_key_from_pem(input: &[u8]) -> Result<Vec<u8>, AuditError> {
         return Ok(input.to_vec());
     }
     let der = if input.starts_with(b"-----BEGIN") {
-        let text = std::str::from_utf8(input).map_err(|_| AuditError::Key("PEM is not UTF-8".into()))?;
+        let text =
+            std::str::from_utf8(input).map_err(|_| AuditError::Key("PEM is not UTF-8".into()))?;
         let b64: String = text
             .lines()
             .filter(|l| !l.starts_with("-----"))
@@ -101,7 +102,9 @@ pub fn public_key_from_pem(input: &[u8]) -> Result<Vec<u8>, AuditError> {
     };
     match der.strip_prefix(&ED25519_SPKI_PREFIX[..]) {
         Some(raw) if raw.len() == 32 => Ok(raw.to_vec()),
-        _ => Err(AuditError::Key("not an Ed25519 SubjectPublicKeyInfo".into())),
+        _ => Err(AuditError::Key(
+            "not an Ed25519 SubjectPublicKeyInfo".into(),
+        )),
     }
 }
 

@@ -97,7 +97,9 @@ pub struct VerifyReport {
 
 impl VerifyReport {
     pub fn has(&self, kind: FindingKind, path: &str) -> bool {
-        self.findings.iter().any(|f| f.kind == kind && f.path == path)
+        self.findings
+            .iter()
+            .any(|f| f.kind == kind && f.path == path)
     }
 }
 
@@ -192,12 +194,16 @@ impl Verifier<'_> {
     fn walk_chain(&mut self, range: Option<(OffsetDateTime, OffsetDateTime)>) -> Listed {
         let refs = layout::list_digests(self.dir);
         let names: HashSet<&str> = refs.iter().map(|r| r.rel.as_str()).collect();
-        let mut listed = Listed { entries: Vec::new() };
+        let mut listed = Listed {
+            entries: Vec::new(),
+        };
         let mut prev: Option<Loaded> = None;
         for r in &refs {
             let cur = self.load(r);
             let in_range = match (&cur.doc, range) {
-                (Some(d), Some((from, to))) => d.digest_end_time >= from && d.digest_start_time <= to,
+                (Some(d), Some((from, to))) => {
+                    d.digest_end_time >= from && d.digest_start_time <= to
+                }
                 _ => true,
             };
             if in_range {
@@ -223,13 +229,21 @@ impl Verifier<'_> {
             doc: None,
         };
         match digest::read(self.dir, &r.rel) {
-            Err(e) => self.find(FindingKind::DigestMalformed, &r.rel, format!("unreadable: {e}")),
+            Err(e) => self.find(
+                FindingKind::DigestMalformed,
+                &r.rel,
+                format!("unreadable: {e}"),
+            ),
             Ok(stored) => {
                 loaded.hash = stored.hash();
                 loaded.signature = stored.signature_hex();
                 match stored.parse() {
                     Ok(doc) => loaded.doc = Some(doc),
-                    Err(e) => self.find(FindingKind::DigestMalformed, &r.rel, format!("not a digest document: {e}")),
+                    Err(e) => self.find(
+                        FindingKind::DigestMalformed,
+                        &r.rel,
+                        format!("not a digest document: {e}"),
+                    ),
                 }
                 if !stored.signature_ok(self.public_key) {
                     // Recorded here, reported in check_signature (range-aware).
@@ -262,7 +276,10 @@ impl Verifier<'_> {
             (None, Some(p)) => self.find(
                 FindingKind::ChainBroken,
                 &cur.rel,
-                format!("starts a new chain segment: not linked to the digest before it ({})", p.rel),
+                format!(
+                    "starts a new chain segment: not linked to the digest before it ({})",
+                    p.rel
+                ),
             ),
             (Some(linked), prev) if prev.is_none_or(|p| &p.rel != linked) => {
                 if names.contains(linked.as_str()) {
@@ -292,7 +309,9 @@ impl Verifier<'_> {
                         linked,
                         format!("SHA-256 differs from the one recorded in {}", cur.rel),
                     );
-                } else if doc.previous_digest_signature.as_deref() != Some(p.signature.trim_start_matches('!')) {
+                } else if doc.previous_digest_signature.as_deref()
+                    != Some(p.signature.trim_start_matches('!'))
+                {
                     self.find(
                         FindingKind::DigestModified,
                         linked,
@@ -319,7 +338,10 @@ impl Verifier<'_> {
     fn check_files(&mut self, listed: &Listed, on_bytes: &mut dyn FnMut(u64, u64)) {
         let mut by_hash: HashMap<&str, Vec<&str>> = HashMap::new();
         for (e, _, _) in &listed.entries {
-            by_hash.entry(e.hash_value.as_str()).or_default().push(e.file.as_str());
+            by_hash
+                .entry(e.hash_value.as_str())
+                .or_default()
+                .push(e.file.as_str());
         }
         let mut seen = HashSet::new();
         let todo: Vec<&(LogFileEntry, String, bool)> = listed
@@ -347,7 +369,11 @@ impl Verifier<'_> {
             }
             let path = layout::join_rel(self.dir, &e.file);
             if !path.is_file() {
-                self.find(FindingKind::LogFileDeleted, &e.file, format!("listed in {digest_rel}, not found"));
+                self.find(
+                    FindingKind::LogFileDeleted,
+                    &e.file,
+                    format!("listed in {digest_rel}, not found"),
+                );
                 continue;
             }
             let hashed = scan::hash_file(&path, &mut |n| {
@@ -384,14 +410,21 @@ impl Verifier<'_> {
                 self.find(
                     FindingKind::LogFileModified,
                     &e.file,
-                    format!("SHA-256 or size differs from {digest_rel} ({size} bytes, listed {})", e.size),
+                    format!(
+                        "SHA-256 or size differs from {digest_rel} ({size} bytes, listed {})",
+                        e.size
+                    ),
                 );
             }
         }
     }
 
     fn check_unlisted(&mut self, listed: &Listed, range: Option<(OffsetDateTime, OffsetDateTime)>) {
-        let names: HashSet<&str> = listed.entries.iter().map(|(e, _, _)| e.file.as_str()).collect();
+        let names: HashSet<&str> = listed
+            .entries
+            .iter()
+            .map(|(e, _, _)| e.file.as_str())
+            .collect();
         let newest_listed = listed
             .entries
             .iter()
@@ -417,9 +450,17 @@ impl Verifier<'_> {
                 continue;
             }
             if newest_listed.is_none_or(|n| (f.time, f.seq) > n) {
-                self.find(FindingKind::LogFileNotYetCovered, &f.rel, "sealed after the newest digest");
+                self.find(
+                    FindingKind::LogFileNotYetCovered,
+                    &f.rel,
+                    "sealed after the newest digest",
+                );
             } else {
-                self.find(FindingKind::LogFileInserted, &f.rel, "not listed by any digest");
+                self.find(
+                    FindingKind::LogFileInserted,
+                    &f.rel,
+                    "not listed by any digest",
+                );
             }
         }
     }

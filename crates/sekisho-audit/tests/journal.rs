@@ -10,7 +10,10 @@ use common::*;
 use sekisho_audit::query::{self, LookupAttribute, LookupFilter};
 use sekisho_audit::{AuditError, Journal, RecordCipher, Signer, verify};
 
-fn all_events(dir: &std::path::Path, cipher: Option<&dyn RecordCipher>) -> Vec<sekisho_audit::Event> {
+fn all_events(
+    dir: &std::path::Path,
+    cipher: Option<&dyn RecordCipher>,
+) -> Vec<sekisho_audit::Event> {
     query::read_events_since(dir, cipher, None, usize::MAX)
         .unwrap()
         .events
@@ -45,8 +48,14 @@ fn refuses_bad_records() {
     let tmp = tempfile::tempdir().unwrap();
     let (_, pkcs8) = signer();
     let j = open(tmp.path(), &pkcs8, &ManualClock::new());
-    assert!(matches!(j.append_blocking(b"{\"a\":\n1}".to_vec()), Err(AuditError::InvalidRecord(_))));
-    assert!(matches!(j.append_blocking(Vec::new()), Err(AuditError::InvalidRecord(_))));
+    assert!(matches!(
+        j.append_blocking(b"{\"a\":\n1}".to_vec()),
+        Err(AuditError::InvalidRecord(_))
+    ));
+    assert!(matches!(
+        j.append_blocking(Vec::new()),
+        Err(AuditError::InvalidRecord(_))
+    ));
     assert!(matches!(
         j.append_blocking(vec![b'x'; sekisho_audit::journal::MAX_RECORD_BYTES + 1]),
         Err(AuditError::InvalidRecord(_))
@@ -99,7 +108,8 @@ fn recovers_after_a_kill() {
             if n == 19 {
                 // Sealed but never digested: the kill comes first.
                 clock.advance(400);
-                j.append_blocking(event(1000, clock.now()).to_json()).unwrap();
+                j.append_blocking(event(1000, clock.now()).to_json())
+                    .unwrap();
                 acked.push(event(1000, clock.now()));
             }
         }
@@ -128,7 +138,8 @@ fn recovers_after_a_kill() {
     assert!(rec.chain_problem.is_none());
     assert_eq!(rec.files_digested.len(), 2, "{rec:?}");
     // Writing goes on after recovery.
-    j.append_blocking(event(2000, clock.now()).to_json()).unwrap();
+    j.append_blocking(event(2000, clock.now()).to_json())
+        .unwrap();
     j.close().unwrap();
 
     let events = all_events(tmp.path(), None);
@@ -160,7 +171,11 @@ fn damaged_chain_starts_a_new_segment() {
     let r = verify(tmp.path(), &s.public_key(), None).unwrap();
     assert!(!r.valid);
     assert!(r.has(sekisho_audit::FindingKind::DigestMalformed, &d[0]));
-    assert!(r.findings.iter().any(|f| f.kind == sekisho_audit::FindingKind::ChainBroken));
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.kind == sekisho_audit::FindingKind::ChainBroken)
+    );
     assert_eq!(all_events(tmp.path(), None).len(), 2);
 }
 
@@ -176,7 +191,8 @@ fn concurrent_appenders() {
             let j = j.clone();
             scope.spawn(move || {
                 for i in 0..10_000 {
-                    j.append_blocking(event(t * 10_000 + i, now).to_json()).unwrap();
+                    j.append_blocking(event(t * 10_000 + i, now).to_json())
+                        .unwrap();
                 }
             });
         }
@@ -230,7 +246,9 @@ fn write_failure_fails_closed() {
     let moved = tmp.path().join("logs-moved");
     std::fs::rename(&logs, &moved).unwrap();
     std::fs::write(&logs, b"in the way").unwrap();
-    let err = j.append_blocking(event(2, clock.now()).to_json()).unwrap_err();
+    let err = j
+        .append_blocking(event(2, clock.now()).to_json())
+        .unwrap_err();
     assert!(matches!(err, AuditError::WriteFailed(_)), "{err}");
     let h = j.health();
     assert!(!h.healthy);
@@ -276,7 +294,10 @@ impl RecordCipher for AesGcm {
         let (n, c) = sealed.split_at(12);
         let nonce = Nonce::try_assume_unique_for_key(n).map_err(|e| e.to_string())?;
         let mut buf = c.to_vec();
-        let plain = self.0.open_in_place(nonce, Aad::empty(), &mut buf).map_err(|e| e.to_string())?;
+        let plain = self
+            .0
+            .open_in_place(nonce, Aad::empty(), &mut buf)
+            .map_err(|e| e.to_string())?;
         Ok(plain.to_vec())
     }
 }
@@ -289,7 +310,12 @@ fn encrypted_records() {
     let cipher = Arc::new(AesGcm::new());
     let mut cfg = config(tmp.path());
     cfg.cipher = Some(cipher.clone());
-    let j = Journal::open(cfg.clone(), Signer::from_pkcs8(&pkcs8).unwrap(), clock.as_fn()).unwrap();
+    let j = Journal::open(
+        cfg.clone(),
+        Signer::from_pkcs8(&pkcs8).unwrap(),
+        clock.as_fn(),
+    )
+    .unwrap();
     let events: Vec<_> = (0..10).map(|n| event(n, clock.now())).collect();
     for e in &events {
         j.append_blocking(e.to_json()).unwrap();
@@ -363,18 +389,36 @@ fn lookup_pages_newest_first() {
         attribute: Some(LookupAttribute::EventId(all[3].event_id.clone())),
         ..LookupFilter::default()
     };
-    assert_eq!(query::lookup(tmp.path(), None, &one, 50, None).unwrap().events[0].event, all[3]);
+    assert_eq!(
+        query::lookup(tmp.path(), None, &one, 50, None)
+            .unwrap()
+            .events[0]
+            .event,
+        all[3]
+    );
     let user = LookupFilter {
         attribute: Some(LookupAttribute::Username("user1".into())),
         ..LookupFilter::default()
     };
-    assert_eq!(query::lookup(tmp.path(), None, &user, 50, None).unwrap().events.len(), 4);
+    assert_eq!(
+        query::lookup(tmp.path(), None, &user, 50, None)
+            .unwrap()
+            .events
+            .len(),
+        4
+    );
     let window = LookupFilter {
         start_time: Some(all[2].event_time),
         end_time: Some(all[5].event_time),
         ..LookupFilter::default()
     };
-    assert_eq!(query::lookup(tmp.path(), None, &window, 50, None).unwrap().events.len(), 4);
+    assert_eq!(
+        query::lookup(tmp.path(), None, &window, 50, None)
+            .unwrap()
+            .events
+            .len(),
+        4
+    );
 
     // Tokens are bound to their filter and must be well formed.
     let page = query::lookup(tmp.path(), None, &filter, 5, None).unwrap();
@@ -408,7 +452,11 @@ fn tail_follows_new_records() {
     j.seal_now().unwrap();
     j.append_blocking(event(4, clock.now()).to_json()).unwrap();
     let b2 = query::read_events_since(tmp.path(), None, b.position.as_ref(), 100).unwrap();
-    let names: Vec<_> = b2.events.iter().map(|e| e.event.request_parameters["n"].as_u64().unwrap()).collect();
+    let names: Vec<_> = b2
+        .events
+        .iter()
+        .map(|e| e.event.request_parameters["n"].as_u64().unwrap())
+        .collect();
     assert_eq!(names, vec![3, 4]);
     let b3 = query::read_events_since(tmp.path(), None, b2.position.as_ref(), 100).unwrap();
     assert!(b3.events.is_empty());

@@ -17,7 +17,8 @@ fn trail() -> (tempfile::TempDir, Vec<u8>) {
     for f in 0..4 {
         clock.advance(60);
         for i in 0..10 {
-            j.append_blocking(event(f * 10 + i, clock.now()).to_json()).unwrap();
+            j.append_blocking(event(f * 10 + i, clock.now()).to_json())
+                .unwrap();
         }
         j.seal_now().unwrap();
     }
@@ -46,7 +47,11 @@ fn untouched_trail_is_valid() {
     let r = check(tmp.path(), &other.public_key());
     assert!(!r.valid);
     assert_eq!(r.findings.len(), 5);
-    assert!(r.findings.iter().all(|f| f.kind == FindingKind::DigestSignatureInvalid));
+    assert!(
+        r.findings
+            .iter()
+            .all(|f| f.kind == FindingKind::DigestSignatureInvalid)
+    );
 }
 
 #[test]
@@ -120,7 +125,12 @@ fn truncated_newest_file() {
     let logs = sealed_logs(tmp.path());
     let p = path(tmp.path(), &logs[3]);
     let len = std::fs::metadata(&p).unwrap().len();
-    std::fs::OpenOptions::new().write(true).open(&p).unwrap().set_len(len / 2).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
     let r = check(tmp.path(), &pk);
     assert!(r.has(FindingKind::LogFileTruncated, &logs[3]));
     assert_eq!(r.findings.len(), 1);

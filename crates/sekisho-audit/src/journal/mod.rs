@@ -79,7 +79,11 @@ pub struct JournalConfig {
 }
 
 impl JournalConfig {
-    pub fn new(dir: impl Into<PathBuf>, account_id: impl Into<String>, region: impl Into<String>) -> Self {
+    pub fn new(
+        dir: impl Into<PathBuf>,
+        account_id: impl Into<String>,
+        region: impl Into<String>,
+    ) -> Self {
         JournalConfig {
             dir: dir.into(),
             account_id: account_id.into(),
@@ -173,14 +177,20 @@ pub struct Journal {
 
 impl std::fmt::Debug for Journal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Journal").field("health", &self.health()).finish_non_exhaustive()
+        f.debug_struct("Journal")
+            .field("health", &self.health())
+            .finish_non_exhaustive()
     }
 }
 
 impl Journal {
     /// Opens (creating, 0700) the directory, recovers it (see
     /// [`RecoveryReport`]) and starts the writer thread.
-    pub fn open(config: JournalConfig, signer: Signer, clock: impl Clock) -> Result<Journal, AuditError> {
+    pub fn open(
+        config: JournalConfig,
+        signer: Signer,
+        clock: impl Clock,
+    ) -> Result<Journal, AuditError> {
         config.validate()?;
         fsutil::create_dir_all(&config.dir)?;
         let lock = lock_dir(&config.dir)?;
@@ -233,7 +243,10 @@ impl Journal {
     /// Stores one serialised record (compact JSON, no newline). The record is
     /// queued when this is called; the future resolves once its bytes were
     /// written to the OS, or with the error that kept them from it.
-    pub fn append(&self, record: Vec<u8>) -> impl Future<Output = Result<(), AuditError>> + Send + 'static {
+    pub fn append(
+        &self,
+        record: Vec<u8>,
+    ) -> impl Future<Output = Result<(), AuditError>> + Send + 'static {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let queued = self.enqueue(record, Ack::Async(tx));
         async move {
@@ -250,7 +263,10 @@ impl Journal {
     }
 
     /// Serialises and stores an [`Event`].
-    pub fn append_event(&self, event: &Event) -> impl Future<Output = Result<(), AuditError>> + Send + 'static {
+    pub fn append_event(
+        &self,
+        event: &Event,
+    ) -> impl Future<Output = Result<(), AuditError>> + Send + 'static {
         self.append(event.to_json())
     }
 
@@ -273,7 +289,9 @@ impl Journal {
             }
             Some(c) => {
                 let sealed = c.seal(&record).map_err(AuditError::Cipher)?;
-                let mut line = base64::engine::general_purpose::STANDARD.encode(sealed).into_bytes();
+                let mut line = base64::engine::general_purpose::STANDARD
+                    .encode(sealed)
+                    .into_bytes();
                 line.push(b'\n');
                 line
             }
@@ -295,7 +313,9 @@ impl Journal {
     pub fn close(mut self) -> Result<(), AuditError> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let sender = self.tx.take().ok_or(AuditError::Closed)?;
-        sender.send(Msg::Close(tx)).map_err(|_| AuditError::Closed)?;
+        sender
+            .send(Msg::Close(tx))
+            .map_err(|_| AuditError::Closed)?;
         drop(sender);
         let result = rx.recv().map_err(|_| AuditError::Closed)?;
         if let Some(t) = self.thread.take() {
@@ -310,7 +330,11 @@ impl Journal {
             healthy: s.healthy.load(Ordering::Acquire),
             records_written: s.records_written.load(Ordering::Relaxed),
             write_failures: s.write_failures.load(Ordering::Relaxed),
-            last_error: s.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            last_error: s
+                .last_error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
         }
     }
 

@@ -16,8 +16,8 @@ use std::path::Path;
 
 use time::OffsetDateTime;
 
-use super::chain::Chain;
 use super::JournalConfig;
+use super::chain::Chain;
 use crate::digest::{self, ChainHead, HASH_ALGORITHM, LogFileEntry};
 use crate::layout::{self, FileRef, LOG_EXT};
 use crate::signer::Signer;
@@ -67,7 +67,10 @@ pub(super) fn recover(
         Some(newest) => match resume_from(dir, newest, &signer.public_key()) {
             Ok(head) => Some(head),
             Err(why) => {
-                let msg = format!("newest digest {}: {why}; a new chain segment starts", newest.rel);
+                let msg = format!(
+                    "newest digest {}: {why}; a new chain segment starts",
+                    newest.rel
+                );
                 tracing::warn!(target: "sekisho_audit", "{msg}");
                 report.chain_problem = Some(msg);
                 None
@@ -84,10 +87,7 @@ pub(super) fn recover(
 
     let period_start = match &head {
         Some(h) => h.end_time,
-        None => uncovered
-            .first()
-            .map_or(now, |f| f.time.min(now))
-            .min(now),
+        None => uncovered.first().map_or(now, |f| f.time.min(now)).min(now),
     };
     let mut chain = Chain {
         dir: cfg.dir.clone(),
@@ -129,11 +129,12 @@ pub(super) fn recover(
 
 fn seal_partial(dir: &Path, f: &FileRef, report: &mut RecoveryReport) -> Result<(), AuditError> {
     let partial = f.disk_path(dir);
-    let (len, dropped) =
-        scan::cut_torn_tail(&partial).map_err(|e| AuditError::io("repair log file", &partial, e))?;
+    let (len, dropped) = scan::cut_torn_tail(&partial)
+        .map_err(|e| AuditError::io("repair log file", &partial, e))?;
     report.torn_bytes_dropped += dropped;
     if len == 0 {
-        std::fs::remove_file(&partial).map_err(|e| AuditError::io("remove empty log file", &partial, e))?;
+        std::fs::remove_file(&partial)
+            .map_err(|e| AuditError::io("remove empty log file", &partial, e))?;
         report.empty_partials_removed.push(f.rel.clone());
         return Ok(());
     }
@@ -167,7 +168,8 @@ fn resume_from(dir: &Path, newest: &FileRef, public_key: &[u8]) -> Result<ChainH
 /// back from the newest digest to the first one that lists files.
 fn newest_covered(dir: &Path, digests: &[FileRef]) -> Option<(OffsetDateTime, u64)> {
     for d in digests.iter().rev() {
-        let Ok(doc) = digest::read(dir, &d.rel).and_then(|s| s.parse().map_err(std::io::Error::other))
+        let Ok(doc) =
+            digest::read(dir, &d.rel).and_then(|s| s.parse().map_err(std::io::Error::other))
         else {
             continue;
         };

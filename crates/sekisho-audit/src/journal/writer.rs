@@ -209,12 +209,12 @@ impl Writer {
                 self.flush_segment();
                 let _ = self.seal_open();
             }
-            if self.open.is_none() {
-                if let Err(e) = self.open_new() {
-                    self.shared.failed(&e.to_string());
-                    p.ack.send(Err(AuditError::WriteFailed(e.to_string())));
-                    continue;
-                }
+            if self.open.is_none()
+                && let Err(e) = self.open_new()
+            {
+                self.shared.failed(&e.to_string());
+                p.ack.send(Err(AuditError::WriteFailed(e.to_string())));
+                continue;
             }
             self.buf.extend_from_slice(&p.line);
             self.seg_span.add(p.time);
@@ -273,9 +273,17 @@ impl Writer {
         let now = self.clock.now();
         // Names never go back in time, so name order stays creation order.
         let t = timefmt::whole_seconds(now).max(self.last_log_time);
-        let rel = layout::log_rel(&self.settings.account, &self.settings.region, t, self.next_log_seq);
+        let rel = layout::log_rel(
+            &self.settings.account,
+            &self.settings.region,
+            t,
+            self.next_log_seq,
+        );
         let final_path = layout::join_rel(&self.settings.dir, &rel);
-        let parent = final_path.parent().unwrap_or(&self.settings.dir).to_path_buf();
+        let parent = final_path
+            .parent()
+            .unwrap_or(&self.settings.dir)
+            .to_path_buf();
         let mut partial = final_path.into_os_string();
         partial.push(layout::PARTIAL_EXT);
         let partial = PathBuf::from(partial);
@@ -309,14 +317,16 @@ impl Writer {
 
     /// fdatasync of the open file (group commit: one per flush interval).
     fn sync(&mut self) {
-        if let Some(o) = self.open.as_mut() {
-            if o.dirty {
-                match o.file.sync_data() {
-                    Ok(()) => o.dirty = false,
-                    Err(e) => self.shared.failed(&format!("sync {}: {e}", o.partial.display())),
-                }
-                o.last_sync = Instant::now();
+        if let Some(o) = self.open.as_mut()
+            && o.dirty
+        {
+            match o.file.sync_data() {
+                Ok(()) => o.dirty = false,
+                Err(e) => self
+                    .shared
+                    .failed(&format!("sync {}: {e}", o.partial.display())),
             }
+            o.last_sync = Instant::now();
         }
     }
 

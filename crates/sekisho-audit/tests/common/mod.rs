@@ -41,13 +41,20 @@ pub fn event(n: usize, at: OffsetDateTime) -> Event {
         id,
         at,
         "bedrock.amazonaws.com",
-        if n % 2 == 0 { "InvokeModel" } else { "Converse" },
+        if n.is_multiple_of(2) {
+            "InvokeModel"
+        } else {
+            "Converse"
+        },
         REGION,
     );
-    e.read_only = Some(n % 4 == 0);
+    e.read_only = Some(n.is_multiple_of(4));
     e.request_parameters = serde_json::json!({ "n": n, "modelId": "sekisho.echo-v1" });
     e.resources.push(Resource {
-        arn: Some(format!("arn:aws:bedrock:{REGION}::foundation-model/m{}", n % 2)),
+        arn: Some(format!(
+            "arn:aws:bedrock:{REGION}::foundation-model/m{}",
+            n % 2
+        )),
         account_id: None,
         kind: Some("AWS::Bedrock::Model".into()),
     });
@@ -58,7 +65,8 @@ pub fn event(n: usize, at: OffsetDateTime) -> Event {
 pub fn record_of_size(n: usize, size: usize) -> Vec<u8> {
     let mut e = event(n, OffsetDateTime::now_utc());
     let base = e.to_json().len();
-    e.additional_event_data = Some(serde_json::json!({ "pad": "x".repeat(size.saturating_sub(base + 20)) }));
+    e.additional_event_data =
+        Some(serde_json::json!({ "pad": "x".repeat(size.saturating_sub(base + 20)) }));
     e.to_json()
 }
 
@@ -71,7 +79,12 @@ pub fn signer() -> (Signer, Vec<u8>) {
 }
 
 pub fn open(dir: &Path, pkcs8: &[u8], clock: &ManualClock) -> Journal {
-    Journal::open(config(dir), Signer::from_pkcs8(pkcs8).unwrap(), clock.as_fn()).unwrap()
+    Journal::open(
+        config(dir),
+        Signer::from_pkcs8(pkcs8).unwrap(),
+        clock.as_fn(),
+    )
+    .unwrap()
 }
 
 /// Sealed log files (relative paths), oldest first.
@@ -84,7 +97,10 @@ pub fn sealed_logs(dir: &Path) -> Vec<String> {
 }
 
 pub fn digests(dir: &Path) -> Vec<String> {
-    sekisho_audit::layout::list_digests(dir).into_iter().map(|f| f.rel).collect()
+    sekisho_audit::layout::list_digests(dir)
+        .into_iter()
+        .map(|f| f.rel)
+        .collect()
 }
 
 pub fn path(dir: &Path, rel: &str) -> PathBuf {
