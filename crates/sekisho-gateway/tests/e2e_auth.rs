@@ -370,7 +370,7 @@ async fn service_not_served_is_refused() {
     let r = s
         .sign_and_send(
             &Req::new("kms", "POST", "/")
-                .header("x-amz-target", "TrentService.ListKeys")
+                .header("x-amz-target", "TrentService.CreateCustomKeyStore")
                 .header("content-type", "application/x-amz-json-1.1")
                 .body(json!({}).to_string()),
             &s.admin,

@@ -352,10 +352,7 @@ impl Resolver for Kms {
 
     fn kms_ciphertext_key_arn(&self, region: &str, blob_base64: &str) -> Option<String> {
         let blob = B64.decode(blob_base64).ok()?;
-        let id: String = {
-            let _ = &blob;
-            None::<String>
-        }?; // TODO-KEYID
+        let id = sekisho_keys::ring::ciphertext_key_id(&blob)?;
         let ring = self.ring.read().ok()?;
         ring.resolve(region, &id).ok().map(|k| k.arn().to_string())
     }

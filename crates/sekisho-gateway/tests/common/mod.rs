@@ -882,10 +882,18 @@ impl Server {
         }
     }
 
-    /// The gateway's token key (`data_dir/token.key`, hex).
+    /// The gateway's token key (`data_dir/token.key`, wrapped by the
+    /// master key in `data_dir/master.key`).
     pub fn token_key(&self) -> TokenKey {
+        let master_text = std::fs::read_to_string(self.data_dir.join("master.key")).unwrap();
+        let master: [u8; 32] = hex::decode(master_text.trim()).unwrap().try_into().unwrap();
+        let master = sekisho_keys::MasterKey::from_bytes(master);
         let text = std::fs::read_to_string(self.data_dir.join("token.key")).unwrap();
-        let bytes: [u8; 32] = hex::decode(text.trim()).unwrap().try_into().unwrap();
+        let wrapped = text.trim().strip_prefix("sekisho-wrapped-v1:").unwrap();
+        let plain = master
+            .unwrap(&hex::decode(wrapped).unwrap(), b"token.key")
+            .unwrap();
+        let bytes: [u8; 32] = plain.as_slice().try_into().unwrap();
         TokenKey::from_bytes(bytes)
     }
 
