@@ -499,3 +499,21 @@ fn deletion_window_cancel_and_purge() {
     );
     assert!(ring.describe_key(REGION, &keep).is_ok());
 }
+
+#[test]
+fn changing_the_period_keeps_the_schedule_start() {
+    let (mut ring, id) = ring_with_key();
+    ring.enable_key_rotation(REGION, &id, Some(365), NOW)
+        .unwrap();
+    ring.enable_key_rotation(REGION, &id, Some(180), NOW + Duration::days(100))
+        .unwrap();
+    let st = ring.get_key_rotation_status(REGION, &id).unwrap();
+    assert_eq!(st.next_rotation_date, Some(NOW + Duration::days(180)));
+    // After an automatic rotation the schedule starts from it.
+    let t = NOW + Duration::days(180);
+    assert_eq!(ring.rotate_due(t).unwrap().len(), 1);
+    ring.enable_key_rotation(REGION, &id, Some(90), t + Duration::days(10))
+        .unwrap();
+    let st = ring.get_key_rotation_status(REGION, &id).unwrap();
+    assert_eq!(st.next_rotation_date, Some(t + Duration::days(90)));
+}

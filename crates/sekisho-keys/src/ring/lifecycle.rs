@@ -42,14 +42,12 @@ impl KeyRing {
         let period = validate::rotation_period(rotation_period_in_days)?;
         check_enabled_for_rotation(self.resolve_key_only(region, key_ref)?)?;
         let k = self.key_mut(region, key_ref)?;
-        let anchor = if k.rotation.enabled {
-            k.materials
-                .iter()
-                .rev()
-                .find(|m| m.rotation == Some(RotationType::Automatic))
-                .map_or(now, |m| m.created)
-        } else {
-            now
+        // Changing the period of an enabled schedule keeps its starting point
+        // (the enable date or the last automatic rotation).
+        let old_period = Duration::days(i64::from(k.rotation.period_days));
+        let anchor = match (k.rotation.enabled, k.rotation.next) {
+            (true, Some(next)) => next - old_period,
+            _ => now,
         };
         k.rotation.enabled = true;
         k.rotation.period_days = period;

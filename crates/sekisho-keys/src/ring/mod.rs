@@ -144,6 +144,7 @@ impl KeyRing {
             })?;
         self.keys
             .get(&alias.target_key_id)
+            .filter(|k| k.region == region)
             .ok_or_else(|| KeyError::NotFound(format!("Alias {text} is not found.")))
     }
 
@@ -231,4 +232,13 @@ fn check_not_pending(k: &Key) -> Result<(), KeyError> {
 
 fn pending(k: &Key) -> KeyError {
     KeyError::InvalidState(format!("{} is pending deletion.", k.arn))
+}
+
+/// The id of the key a ciphertext blob names, when the blob has this key
+/// service's header (the gateway authorizes Decrypt on that key before
+/// decrypting). Nothing is verified here: `decrypt` does that.
+pub fn ciphertext_key_id(blob: &[u8]) -> Option<String> {
+    crate::blob::parse_header(blob)
+        .ok()
+        .map(|h| uuid::Uuid::from_bytes(h.key_uuid).hyphenated().to_string())
 }

@@ -265,11 +265,14 @@ impl KeyRing {
                 .map(|k| self.key_value(k, master))
                 .transpose();
         }
-        let found = self
-            .aliases
-            .values()
-            .find(|a| alias_record(&a.region, &a.name) == record);
-        found.map(alias_value).transpose()
+        // `alias/{region}/{name}`: regions contain no '/'.
+        let slot = record
+            .strip_prefix("alias/")
+            .and_then(|rest| rest.split_once('/'))
+            .map(|(region, name)| (region.to_string(), name.to_string()));
+        slot.and_then(|slot| self.aliases.get(&slot))
+            .map(alias_value)
+            .transpose()
     }
 
     fn key_value(&self, k: &Key, master: &MasterKey) -> Result<Value, KeyError> {
