@@ -232,3 +232,65 @@ def test_sigkill_under_load_loses_no_answered_record(tmp_path):
     report = verify(audit)
     assert report["valid"], report
     assert not answered - answered_ids(audit)
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = dict(os.environ)
+    full_env["NO_COLOR"] = "1"
+    full_env.update(env or {})
+    return subprocess.run(
+        [str(harness.sekisho_binary()), *args], capture_output=True, text=True, timeout=60, env=full_env
+    )
+
+
+def test_audit_query_answers_who_and_what(sealed_trail):
+    data_dir = sealed_trail.parent
+    out = run_cli("audit", "query", "--data-dir", str(data_dir), "--who", "admin", "--what", "ListUsers", "--json")
+    assert out.returncode == 0, out.stderr
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    assert records and all(r["eventName"] == "ListUsers" for r in records)
+    assert all(r["userIdentity"]["userName"] == "admin" for r in records)
+    times = [r["eventTime"] for r in records]
+    assert times == sorted(times, reverse=True), "newest first"
+    table = run_cli("audit", "query", "--data-dir", str(data_dir), "--what", "sts", "--limit", "3", "--since", "1d")
+    assert table.returncode == 0, table.stderr
+    assert "sts:GetCallerIdentity" in table.stdout and "3 record(s)" in table.stdout
+    nobody = run_cli("audit", "query", "--data-dir", str(data_dir), "--who", "nobody-at-all", "--json")
+    assert nobody.returncode == 0 and nobody.stdout == ""
+    bad = run_cli("audit", "query", "--data-dir", str(data_dir), "--since", "yesterday-ish")
+    assert bad.returncode != 0 and "not a time" in bad.stderr
+    tail = run_cli("audit", "tail", "--data-dir", str(data_dir), "-n", "2", "--json")
+    assert tail.returncode == 0 and len(tail.stdout.splitlines()) == 2
+
+
+def test_keys_cli_on_a_stopped_gateway(sealed_trail):
+    workdir = sealed_trail.parent.parent
+    config = str(workdir / "sekisho.toml")
+    created = run_cli("keys", "create", "--config", config, "--description", "cli key", "--alias", "alias/cli", "--json")
+    assert created.returncode == 0, created.stderr
+    key_id = json.loads(created.stdout)["KeyId"]
+    rotated = run_cli("keys", "rotate", "--config", config, "alias/cli", "--json")
+    assert rotated.returncode == 0, rotated.stderr
+    listed = run_cli("keys", "list", "--config", config, "--json")
+    keys = {k["KeyId"]: k for k in json.loads(listed.stdout)}
+    assert keys[key_id]["Aliases"] == ["alias/cli"] and keys[key_id]["MaterialVersions"] == 2
+    table = run_cli("keys", "list", "--config", config)
+    assert key_id in table.stdout and "alias/cli" in table.stdout
+    # Both changes are in the audit trail, and the trail still verifies.
+    out = run_cli("audit", "query", "--dir", str(sealed_trail), "--what", "kms", "--json")
+    names = [json.loads(line)["eventName"] for line in out.stdout.splitlines()]
+    assert names[:2] == ["RotateKeyOnDemand", "CreateKey"], names
+    assert verify(sealed_trail)["valid"]
+    # With the gateway running, the CLI refuses and says why.
+    gw = harness.Gateway(workdir, [harness.free_port()], small_config(workdir, harness.free_port()))
+    gw.config_path.write_text(small_config(workdir, gw.ports[0]))
+    gw.start()
+    try:
+        busy = run_cli("keys", "create", "--config", config)
+        assert busy.returncode != 0 and "running" in busy.stderr, busy.stderr
+        # The key made offline works over the API.
+        kms = gw.client("kms")
+        blob = kms.encrypt(KeyId="alias/cli", Plaintext=b"offline key")["CiphertextBlob"]
+        assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"offline key"
+    finally:
+        gw.stop()
