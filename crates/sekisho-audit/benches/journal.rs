@@ -44,7 +44,11 @@ fn append(c: &mut Criterion) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let j = Arc::new(journal(tmp.path()));
     let rec = record(0);
-    assert!((RECORD_BYTES - 64..RECORD_BYTES + 64).contains(&rec.len()), "{}", rec.len());
+    assert!(
+        (RECORD_BYTES - 64..RECORD_BYTES + 64).contains(&rec.len()),
+        "{}",
+        rec.len()
+    );
     let mut g = c.benchmark_group("append_1KB");
     g.throughput(Throughput::Elements(1));
     for threads in [2usize, 8] {
