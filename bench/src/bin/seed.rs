@@ -34,18 +34,6 @@ fn arg(args: &[String], name: &str) -> Result<String, String> {
         .ok_or_else(|| format!("{name} is required"))
 }
 
-fn read_key(path: &Path) -> Result<[u8; 32], String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let bytes: Vec<u8> = (0..text.trim().len() / 2)
-        .map(|i| u8::from_str_radix(&text.trim()[2 * i..2 * i + 2], 16))
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    bytes
-        .try_into()
-        .map_err(|_| format!("{} is not a 32-byte key", path.display()))
-}
-
 /// The JSON files in `dir` whose names start with `prefix`, sorted.
 fn files(dir: &Path, prefix: &str) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
@@ -84,7 +72,8 @@ fn main() -> Result<(), String> {
     }
     let dir = datadir::open_or_create(&data_dir, None, &[])?;
     let store = SqliteStore::open(&dir.database()).map_err(|e| e.to_string())?;
-    let secrets = SecretBox::new(&read_key(&dir.secrets_key())?);
+    // The key is wrapped by the master key (data_dir/master.key here).
+    let secrets: SecretBox = sekisho_gateway::startup::secret_box_of(&dir, None)?;
     let mut iam =
         IamState::load(&dir.account_id, |c, p| store.list(c, p)).map_err(|e| e.to_string())?;
     if iam.get_user(USER).is_ok() {

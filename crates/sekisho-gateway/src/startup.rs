@@ -425,6 +425,24 @@ pub fn write_aws_config(
     datadir::write_file(&data_dir.aws_config(), aws_config.as_bytes(), false)
 }
 
+/// The secret box of an initialised data directory, its key unwrapped with
+/// the master key found as `sekisho serve` finds it (for tools that write
+/// IAM records offline, such as the benchmark's seeding).
+pub fn secret_box_of(
+    data_dir: &DataDir,
+    master_key_file: Option<&Path>,
+) -> Result<SecretBox, String> {
+    let master = load_master_key(&MasterKeyOptions {
+        file: master_key_file.map(Path::to_path_buf),
+        env_value: std::env::var("SEKISHO_MASTER_KEY").ok(),
+        default_file: data_dir.file("master.key"),
+    })
+    .map_err(|e| e.to_string())?
+    .key;
+    let key = read_wrapped_key(&data_dir.secrets_key(), &master)?;
+    Ok(SecretBox::new(&key32(&key, &data_dir.secrets_key())?))
+}
+
 /// The data directory opened by a command-line tool while the gateway is
 /// stopped: the key service and the audit trail (whose directory lock
 /// refuses a second writer, so a running gateway is detected).
