@@ -124,6 +124,31 @@ fn protocol_hint(headers: &http::HeaderMap) -> (Protocol, &'static str) {
 }
 
 impl Gateway {
+    /// A gateway with no listener, backend or audit sink, over `store`: for
+    /// tests that call handlers directly. Keys are fixed test keys.
+    pub fn detached(account: &str, iam: IamState, store: Arc<dyn Store>) -> Gateway {
+        Gateway {
+            config: Config::default(),
+            account: account.to_string(),
+            iam: ArcSwap::from_pointee(iam),
+            iam_write: tokio::sync::Mutex::new(()),
+            store: store.clone(),
+            tokens: TokenKeyRing::new(sekisho_identity::token::TokenKey::from_bytes([1; 32]), []),
+            secrets: SecretBox::new(&[2; 32]),
+            organization: Organization::default(),
+            endpoint_policies: vec![None],
+            backends: HashMap::new(),
+            limiter: Limiter::new(1000.0, 1000, 100),
+            auth_stats: AuthStats::default(),
+            mfa_steps: std::sync::Mutex::new(HashMap::new()),
+            kms: Arc::new(crate::services::kms::Kms::ephemeral(account, store)),
+            logs: Default::default(),
+            invocation_logging: Default::default(),
+            audit: crate::audit::AuditSink::disabled(account),
+            trail_configs: Default::default(),
+        }
+    }
+
     /// Resolves resources named indirectly (KMS aliases) for resource rules.
     pub fn resolver(&self) -> &dyn crate::registry::Resolver {
         self.kms.as_ref()

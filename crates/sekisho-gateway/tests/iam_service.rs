@@ -6,27 +6,20 @@
 //! `tour_of_every_shape` as `DIR/{Action}.xml` (for checking them with
 //! botocore's parser).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
 use base64::Engine as _;
 use bytes::Bytes;
-use sekisho_gateway::auth::{AuthStats, Caller};
-use sekisho_gateway::authz::Organization;
-use sekisho_gateway::config::Config;
+use sekisho_gateway::auth::Caller;
 use sekisho_gateway::error::{ApiError, Dialect, ErrorKind};
 use sekisho_gateway::gateway::Gateway;
-use sekisho_gateway::limits::Limiter;
 use sekisho_gateway::protocol::query::QueryParams;
 use sekisho_gateway::protocol::xml::{IAM_NS, query_response_body};
 use sekisho_gateway::registry::{Input, OPERATIONS, Registry};
-use sekisho_gateway::secrets::SecretBox;
 use sekisho_gateway::server::ConnInfo;
 use sekisho_gateway::services::iam::{handle, iam_error};
 use sekisho_gateway::services::{Call, Reply};
 use sekisho_identity::iam::{CreateUserRequest, IamError, IamErrorKind, IamState};
-use sekisho_identity::token::{TokenKey, TokenKeyRing};
 use sekisho_identity::totp;
 use sekisho_policy::Principal;
 use sekisho_policy::principal::{AwsPrincipal, AwsPrincipalKind};
@@ -64,29 +57,7 @@ fn fixture() -> Fixture {
         .map(|c| sekisho_store::Write::set(c.collection, c.key, c.value))
         .collect();
     store.write(&writes).unwrap();
-    let gateway = Gateway {
-        config: Config::default(),
-        account: ACCOUNT.to_string(),
-        iam: ArcSwap::from_pointee(iam),
-        iam_write: tokio::sync::Mutex::new(()),
-        store: store.clone(),
-        tokens: TokenKeyRing::new(TokenKey::from_bytes([1; 32]), []),
-        secrets: SecretBox::new(&[2; 32]),
-        organization: Organization::default(),
-        endpoint_policies: vec![None],
-        backends: HashMap::new(),
-        limiter: Limiter::new(1000.0, 1000, 100),
-        auth_stats: AuthStats::default(),
-        mfa_steps: std::sync::Mutex::new(HashMap::new()),
-        kms: Arc::new(sekisho_gateway::services::kms::Kms::ephemeral(
-            ACCOUNT,
-            store.clone(),
-        )),
-        logs: Default::default(),
-        invocation_logging: Default::default(),
-        audit: sekisho_gateway::audit::AuditSink::disabled(ACCOUNT),
-        trail_configs: Default::default(),
-    };
+    let gateway = Gateway::detached(ACCOUNT, iam, store.clone());
     let caller = Caller {
         principal: Principal::Aws(AwsPrincipal {
             arn: admin.arn.clone(),

@@ -151,6 +151,30 @@ impl Logs {
         Ok(logs)
     }
 
+    /// Creates a group directly (tests of retention and sealing).
+    pub fn create_group_for_tests(
+        &self,
+        gateway: &Gateway,
+        region: &str,
+        name: &str,
+        retention_in_days: Option<i64>,
+    ) -> Result<(), ApiError> {
+        let group = LogGroup {
+            name: name.to_string(),
+            region: region.to_string(),
+            creation_time: epoch_millis(OffsetDateTime::now_utc()),
+            retention_in_days,
+            kms_key_id: None,
+            tags: BTreeMap::new(),
+        };
+        persist_group(gateway, &group)?;
+        self.groups
+            .write()
+            .map_err(|_| unavailable("lock"))?
+            .insert((region.to_string(), name.to_string()), group);
+        Ok(())
+    }
+
     pub fn group(&self, region: &str, name: &str) -> Option<LogGroup> {
         self.groups
             .read()
