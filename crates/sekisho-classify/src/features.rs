@@ -1,0 +1,261 @@
+//! Text normalization and hashed n-gram features, bit-for-bit the same as
+//! `scripts/train-guard-classifiers.py` (`normalize`, `features`).
+//!
+//! * normalize: NFKC, then full-string lower-casing (`str::to_lowercase`, which
+//!   like Python's `str.lower` applies the final-sigma rule), then drop
+//!   [`is_ignorable`] code points, map [`is_space`] code points to `' '`,
+//!   collapse runs of spaces and trim them at both ends.
+//! * char n-grams (n = `char_min..=char_max`) over code points, attributed to
+//!   their first code point; word 1-grams and 2-grams over tokens (maximal runs
+//!   of code points that are neither `' '` nor [`is_word_separator`]),
+//!   attributed to the first token's start.
+//! * hash: FNV-1a 64 from `FNV_OFFSET ^ seed`, fed one kind byte (`c`, `w`,
+//!   `b`) and then the UTF-8 bytes (a bigram is `w1 ' ' w2`); bucket =
+//!   `(h ^ (h >> 32)) & (2^bits - 1)`, sign = `-1` when bit 63 is set.
+
+use unicode_normalization::UnicodeNormalization;
+
+pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+pub(crate) const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// The White_Space code points (the set is spelled out, not taken from a
+/// Unicode table, so both implementations agree whatever their Unicode version).
+pub fn is_space(c: char) -> bool {
+    matches!(
+        c,
+        '\u{9}'..='\u{d}'
+            | ' '
+            | '\u{85}'
+            | '\u{a0}'
+            | '\u{1680}'
+            | '\u{2000}'..='\u{200a}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{202f}'
+            | '\u{205f}'
+            | '\u{3000}'
+    )
+}
+
+/// Invisible code points dropped before featurization (soft hyphen, zero-width
+/// space/joiners, word joiner, BOM, Mongolian vowel separator).
+pub fn is_ignorable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}' | '\u{180e}' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}'
+    )
+}
+
+/// Code points that end a word token (besides the space).
+pub fn is_word_separator(c: char) -> bool {
+    c.is_ascii_punctuation() || "、。「」『』・【】〈〉《》〔〕…‥".contains(c)
+}
+
+/// Normalizes `text`; returns the normalized string and its length in code points.
+pub fn normalize(text: &str) -> (String, usize) {
+    let lowered = if text.is_ascii() {
+        // NFKC is the identity on ASCII.
+        text.to_ascii_lowercase()
+    } else {
+        text.nfkc().collect::<String>().to_lowercase()
+    };
+    let mut out = String::with_capacity(lowered.len());
+    let mut n = 0usize;
+    let mut space = true; // drops leading spaces
+    for c in lowered.chars() {
+        if is_ignorable(c) {
+            continue;
+        }
+        if is_space(c) {
+            if !space {
+                out.push(' ');
+                n += 1;
+                space = true;
+            }
+            continue;
+        }
+        out.push(c);
+        n += 1;
+        space = false;
+    }
+    if out.ends_with(' ') {
+        out.pop();
+        n -= 1;
+    }
+    (out, n)
+}
+
+#[inline(always)]
+fn feed(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(FNV_PRIME);
+    }
+    h
+}
+
+#[inline(always)]
+fn start(seed: u64, kind: u8) -> u64 {
+    feed(FNV_OFFSET ^ seed, &[kind])
+}
+
+/// Feature configuration (read from a model header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeatureConfig {
+    pub hash_bits: u8,
+    pub char_min: u8,
+    pub char_max: u8,
+    /// 0: no word features, 1: unigrams, 2: unigrams and bigrams.
+    pub word_max: u8,
+    pub seed: u64,
+}
+
+impl FeatureConfig {
+    fn mask(&self) -> u64 {
+        (1u64 << self.hash_bits) - 1
+    }
+}
+
+/// A hashed feature: bucket index and sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Feature {
+    pub bucket: u32,
+    pub negative: bool,
+}
+
+#[inline(always)]
+fn to_feature(h: u64, mask: u64) -> Feature {
+    // mask < 2^32 (hash_bits <= 30 is checked when a model is loaded)
+    Feature {
+        bucket: ((h ^ (h >> 32)) & mask) as u32,
+        negative: (h >> 63) != 0,
+    }
+}
+
+#[inline(always)]
+fn is_char_start(b: u8) -> bool {
+    (b & 0xc0) != 0x80
+}
+
+/// Calls `emit(position, feature)` for every feature of the normalized text
+/// `norm` (as returned by [`normalize`]). Linear in `norm.len()`.
+pub fn for_each_feature(norm: &str, cfg: &FeatureConfig, mut emit: impl FnMut(usize, Feature)) {
+    let mask = cfg.mask();
+    let bytes = norm.as_bytes();
+    let hc = start(cfg.seed, b'c');
+    let hw = start(cfg.seed, b'w');
+    let hb = start(cfg.seed, b'b');
+    let cmin = usize::from(cfg.char_min.max(1));
+    let cmax = usize::from(cfg.char_max);
+
+    // word tokens: (start position, byte range) of the previous token
+    let mut prev_tok: Option<(usize, usize, usize)> = None;
+    let mut tok: Option<(usize, usize)> = None; // (start pos, start byte) of the current token
+
+    let mut pos = 0usize;
+    let mut i = 0usize;
+    while i < bytes.len() {
+        // char n-grams starting at byte i
+        if cmax > 0 {
+            let mut h = hc;
+            let mut k = 0usize; // chars fed
+            let mut j = i;
+            while j < bytes.len() {
+                let b = bytes[j];
+                if j > i && is_char_start(b) {
+                    k += 1;
+                    if k >= cmin {
+                        emit(pos, to_feature(h, mask));
+                    }
+                    if k == cmax {
+                        break;
+                    }
+                }
+                h ^= u64::from(b);
+                h = h.wrapping_mul(FNV_PRIME);
+                j += 1;
+            }
+            if j == bytes.len() {
+                // the last n-gram ends at the end of the text
+                k += 1;
+                if k >= cmin && k <= cmax {
+                    emit(pos, to_feature(h, mask));
+                }
+            }
+        }
+        // the code point at byte i
+        let clen = utf8_len(bytes[i]);
+        let c = norm.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
+        let sep = c == ' ' || is_word_separator(c);
+        if cfg.word_max > 0 {
+            match (sep, tok) {
+                (false, None) => tok = Some((pos, i)),
+                (true, Some((tp, tb))) => {
+                    word(
+                        bytes,
+                        (tp, tb, i),
+                        &mut prev_tok,
+                        cfg,
+                        hw,
+                        hb,
+                        mask,
+                        &mut emit,
+                    );
+                    tok = None;
+                }
+                _ => {}
+            }
+        }
+        i += clen;
+        pos += 1;
+    }
+    if cfg.word_max > 0
+        && let Some((tp, tb)) = tok
+    {
+        word(
+            bytes,
+            (tp, tb, bytes.len()),
+            &mut prev_tok,
+            cfg,
+            hw,
+            hb,
+            mask,
+            &mut emit,
+        );
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn word(
+    bytes: &[u8],
+    cur: (usize, usize, usize),
+    prev: &mut Option<(usize, usize, usize)>,
+    cfg: &FeatureConfig,
+    hw: u64,
+    hb: u64,
+    mask: u64,
+    emit: &mut impl FnMut(usize, Feature),
+) {
+    let (pos, b0, b1) = cur;
+    let cur_bytes = bytes.get(b0..b1).unwrap_or_default();
+    emit(pos, to_feature(feed(hw, cur_bytes), mask));
+    if cfg.word_max >= 2
+        && let Some((ppos, p0, p1)) = *prev
+    {
+        let prev_bytes = bytes.get(p0..p1).unwrap_or_default();
+        let h = feed(feed(feed(hb, prev_bytes), b" "), cur_bytes);
+        emit(ppos, to_feature(h, mask));
+    }
+    *prev = Some(cur);
+}
+
+#[inline(always)]
+fn utf8_len(b: u8) -> usize {
+    match b {
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
+}

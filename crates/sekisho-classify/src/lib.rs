@@ -1,0 +1,163 @@
+//! Embedded guardrail classifiers for `sekisho-guard`: pure (no I/O), weights
+//! compiled in with `include_bytes!`, trained by
+//! `scripts/train-guard-classifiers.py` (figures and limits in `EVALUATION.md`,
+//! data provenance in `data/PROVENANCE.md`).
+//!
+//! * `PROMPT_ATTACK`: a hashed character/word n-gram logistic regression,
+//!   English and Japanese ([`PromptAttackClassifier`]).
+//! * Denied topics: TF-IDF character n-gram similarity to the topic's
+//!   definition and examples ([`TopicClassifier`]).
+//! * HATE, INSULTS, SEXUAL, VIOLENCE, MISCONDUCT and contextual grounding: no
+//!   embedded classifier (no usable labelled data in registry packages), so
+//!   [`embedded`] leaves them absent and the engine fails closed on them.
+#![forbid(unsafe_code)]
+
+pub mod features;
+pub mod model;
+pub mod topic;
+mod topic_threshold;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use sekisho_guard::classify::ClassifierError;
+use sekisho_guard::config::{ContentFilterType, FilterStrength};
+use sekisho_guard::{Classifier, ClassifierTask, ClassifierVerdict, Classifiers};
+
+pub use model::{LinearModel, Thresholds};
+pub use topic::{CompiledTopic, TopicModel};
+
+static PROMPT_ATTACK_BIN: &[u8] = include_bytes!("../models/prompt_attack.bin");
+static TOPIC_IDF_BIN: &[u8] = include_bytes!("../models/topic_idf.bin");
+
+/// The similarity threshold above which a text is on a denied topic.
+pub const TOPIC_THRESHOLD: f64 = topic_threshold::TOPIC_THRESHOLD;
+
+/// The embedded prompt-attack model (`None` only if the embedded file is corrupt).
+pub fn prompt_attack_model() -> Option<&'static LinearModel> {
+    static M: OnceLock<Option<LinearModel>> = OnceLock::new();
+    M.get_or_init(|| LinearModel::parse(PROMPT_ATTACK_BIN))
+        .as_ref()
+}
+
+/// The embedded denied-topic model (`None` only if the embedded file is corrupt).
+pub fn topic_model() -> Option<&'static TopicModel> {
+    static M: OnceLock<Option<TopicModel>> = OnceLock::new();
+    M.get_or_init(|| TopicModel::parse(TOPIC_IDF_BIN)).as_ref()
+}
+
+/// Maps a probability to a confidence with the model's thresholds.
+pub fn confidence(score: f64, t: &Thresholds) -> FilterStrength {
+    if score >= t.high {
+        FilterStrength::High
+    } else if score >= t.medium {
+        FilterStrength::Medium
+    } else if score >= t.low {
+        FilterStrength::Low
+    } else {
+        FilterStrength::None
+    }
+}
+
+/// `PROMPT_ATTACK` content filter.
+#[derive(Debug, Clone, Copy)]
+pub struct PromptAttackClassifier {
+    model: &'static LinearModel,
+}
+
+impl PromptAttackClassifier {
+    pub fn new() -> Option<Self> {
+        prompt_attack_model().map(|model| Self { model })
+    }
+
+    /// The probability that `text` is a prompt attack.
+    pub fn score(&self, text: &str) -> f64 {
+        self.model.score(text)
+    }
+
+    pub fn confidence(&self, text: &str) -> FilterStrength {
+        confidence(self.score(text), &self.model.thresholds)
+    }
+}
+
+impl Classifier for PromptAttackClassifier {
+    fn classify(&self, task: &ClassifierTask<'_>) -> Result<ClassifierVerdict, ClassifierError> {
+        match task {
+            ClassifierTask::Content {
+                filter: ContentFilterType::PromptAttack,
+                text,
+                ..
+            } => Ok(ClassifierVerdict::Confidence(self.confidence(text))),
+            ClassifierTask::Content { filter, .. } => Err(ClassifierError(format!(
+                "no embedded classifier for content filter {}",
+                filter.as_str()
+            ))),
+            _ => Err(ClassifierError(
+                "the prompt-attack classifier only answers content tasks".into(),
+            )),
+        }
+    }
+}
+
+/// Denied topics from a name, a definition and examples.
+#[derive(Debug, Clone, Copy)]
+pub struct TopicClassifier {
+    model: &'static TopicModel,
+    threshold: f64,
+}
+
+impl TopicClassifier {
+    pub fn new() -> Option<Self> {
+        topic_model().map(|model| Self {
+            model,
+            threshold: TOPIC_THRESHOLD,
+        })
+    }
+
+    /// Similarity of `text` to the topic (its definition and examples).
+    pub fn score(&self, definition: &str, examples: &[String], text: &str) -> f64 {
+        let mut refs: Vec<&str> = Vec::with_capacity(examples.len() + 1);
+        refs.push(definition);
+        refs.extend(examples.iter().map(String::as_str));
+        let topic = self.model.compile(&refs);
+        self.model.score(&topic, text)
+    }
+
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+}
+
+impl Classifier for TopicClassifier {
+    fn classify(&self, task: &ClassifierTask<'_>) -> Result<ClassifierVerdict, ClassifierError> {
+        match task {
+            ClassifierTask::Topic {
+                definition,
+                examples,
+                text,
+                ..
+            } => Ok(ClassifierVerdict::Detected(
+                self.score(definition, examples, text) >= self.threshold,
+            )),
+            _ => Err(ClassifierError(
+                "the topic classifier only answers topic tasks".into(),
+            )),
+        }
+    }
+}
+
+/// The embedded classifiers: `PROMPT_ATTACK` and denied topics. The other
+/// content filters and grounding stay absent, so the engine reports them
+/// unavailable (and fails closed) instead of passing unchecked content.
+pub fn embedded() -> Classifiers {
+    let mut content: BTreeMap<ContentFilterType, Arc<dyn Classifier>> = BTreeMap::new();
+    if let Some(c) = PromptAttackClassifier::new() {
+        content.insert(ContentFilterType::PromptAttack, Arc::new(c));
+    }
+    let topics = TopicClassifier::new().map(|c| Arc::new(c) as Arc<dyn Classifier>);
+    Classifiers {
+        content,
+        topics,
+        grounding: None,
+    }
+}

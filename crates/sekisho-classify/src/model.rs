@@ -1,0 +1,187 @@
+//! The linear model file (`models/*.bin`) and windowed scoring.
+//!
+//! File format, all integers and floats little-endian:
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 4 | magic `SKCL` |
+//! | 4 | 2 | format version (1) |
+//! | 6 | 2 | model kind (1 = hashed-n-gram logistic regression) |
+//! | 8 | 1 | hash bits (bucket count = 2^bits) |
+//! | 9 | 1 | smallest char n-gram |
+//! | 10 | 1 | largest char n-gram |
+//! | 11 | 1 | largest word n-gram (0, 1 or 2) |
+//! | 12 | 8 | hash seed (u64) |
+//! | 20 | 4 | window, in code points (u32) |
+//! | 24 | 4 | stride, in code points (u32, window = 2 × stride) |
+//! | 28 | 4 | bias (f32) |
+//! | 32 | 12 | LOW, MEDIUM, HIGH thresholds on the probability (3 × f32) |
+//! | 44 | 4 | weight count (u32, = 2^bits) |
+//! | 48 | 2 × count | weights (IEEE binary16) |
+
+use crate::features::{Feature, FeatureConfig, for_each_feature, normalize};
+
+const HEADER: usize = 48;
+
+/// Confidence thresholds on the model's probability.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    pub low: f64,
+    pub medium: f64,
+    pub high: f64,
+}
+
+/// A hashed-n-gram logistic regression.
+#[derive(Clone)]
+pub struct LinearModel {
+    pub config: FeatureConfig,
+    pub window: usize,
+    pub stride: usize,
+    pub bias: f64,
+    pub thresholds: Thresholds,
+    weights: Vec<f32>,
+}
+
+impl std::fmt::Debug for LinearModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinearModel")
+            .field("config", &self.config)
+            .field("window", &self.window)
+            .field("bias", &self.bias)
+            .field("thresholds", &self.thresholds)
+            .field("weights", &self.weights.len())
+            .finish()
+    }
+}
+
+pub(crate) fn u16_at(b: &[u8], o: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(b.get(o..o + 2)?.try_into().ok()?))
+}
+pub(crate) fn u32_at(b: &[u8], o: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?))
+}
+pub(crate) fn u64_at(b: &[u8], o: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(o..o + 8)?.try_into().ok()?))
+}
+pub(crate) fn f32_at(b: &[u8], o: usize) -> Option<f32> {
+    Some(f32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?))
+}
+
+/// IEEE 754 binary16 to f32.
+pub fn f16_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h >> 15) << 31;
+    let exp = u32::from((h >> 10) & 0x1f);
+    let mant = u32::from(h & 0x3ff);
+    if exp == 0 {
+        // zero or subnormal: mant × 2^-24
+        let v = mant as f32 * (1.0 / 16_777_216.0);
+        if sign != 0 { -v } else { v }
+    } else if exp == 0x1f {
+        f32::from_bits(sign | 0x7f80_0000 | (mant << 13))
+    } else {
+        f32::from_bits(sign | ((exp + 112) << 23) | (mant << 13))
+    }
+}
+
+pub(crate) fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+impl LinearModel {
+    /// Parses a model file; `None` when it is malformed.
+    pub fn parse(b: &[u8]) -> Option<Self> {
+        if b.get(0..4)? != b"SKCL" || u16_at(b, 4)? != 1 || u16_at(b, 6)? != 1 {
+            return None;
+        }
+        let config = FeatureConfig {
+            hash_bits: *b.get(8)?,
+            char_min: *b.get(9)?,
+            char_max: *b.get(10)?,
+            word_max: *b.get(11)?,
+            seed: u64_at(b, 12)?,
+        };
+        if !(1..=30).contains(&config.hash_bits) || config.char_max > 8 || config.word_max > 2 {
+            return None;
+        }
+        let window = usize::try_from(u32_at(b, 20)?).ok()?;
+        let stride = usize::try_from(u32_at(b, 24)?).ok()?;
+        if stride == 0 || window != 2 * stride {
+            return None;
+        }
+        let bias = f64::from(f32_at(b, 28)?);
+        let thresholds = Thresholds {
+            low: f64::from(f32_at(b, 32)?),
+            medium: f64::from(f32_at(b, 36)?),
+            high: f64::from(f32_at(b, 40)?),
+        };
+        let n = usize::try_from(u32_at(b, 44)?).ok()?;
+        if n != 1usize << config.hash_bits || b.len() != HEADER + 2 * n {
+            return None;
+        }
+        let weights = b[HEADER..]
+            .chunks_exact(2)
+            .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+            .collect();
+        Some(Self {
+            config,
+            window,
+            stride,
+            bias,
+            thresholds,
+            weights,
+        })
+    }
+
+    /// The probability that `text` belongs to the positive class: the maximum
+    /// over windows of `sigmoid(bias + Σ sign·w / √count)`; 0 for a text with
+    /// no features. Linear in the length of `text`.
+    pub fn score(&self, text: &str) -> f64 {
+        let (norm, n) = normalize(text);
+        self.score_normalized(&norm, n)
+    }
+
+    pub(crate) fn score_normalized(&self, norm: &str, n: usize) -> f64 {
+        if n == 0 {
+            return 0.0;
+        }
+        let w = &self.weights;
+        let contribution = |f: Feature| -> f64 {
+            let v = f64::from(w.get(f.bucket as usize).copied().unwrap_or(0.0));
+            if f.negative { -v } else { v }
+        };
+        if n <= self.window {
+            let mut sum = 0.0f64;
+            let mut count = 0u64;
+            for_each_feature(norm, &self.config, |_, f| {
+                sum += contribution(f);
+                count += 1;
+            });
+            return self.prob(sum, count);
+        }
+        let nblocks = n.div_ceil(self.stride);
+        let mut blocks = vec![(0.0f64, 0u64); nblocks];
+        let stride = self.stride;
+        for_each_feature(norm, &self.config, |pos, f| {
+            if let Some(b) = blocks.get_mut(pos / stride) {
+                b.0 += contribution(f);
+                b.1 += 1;
+            }
+        });
+        blocks
+            .windows(2)
+            .map(|p| self.prob(p[0].0 + p[1].0, p[0].1 + p[1].1))
+            .fold(0.0, f64::max)
+    }
+
+    fn prob(&self, sum: f64, count: u64) -> f64 {
+        if count == 0 {
+            return 0.0;
+        }
+        sigmoid(self.bias + sum / (count as f64).sqrt())
+    }
+}
