@@ -105,8 +105,25 @@ pub(crate) fn build_regex(patterns: &[String], nfa_limit: usize) -> Result<Regex
         )
         .syntax(syntax::Config::new().unicode(true).utf8(true))
         .build_many(patterns)
-        .map_err(|e| e.to_string())
+        .map_err(|e| {
+            if let Some(limit) = e.size_limit() {
+                format!("{TOO_LARGE} (limit {limit} bytes)")
+            } else if let Some(se) = e.syntax_error() {
+                se.to_string()
+            } else {
+                let mut msg = e.to_string();
+                let mut src = std::error::Error::source(&e);
+                while let Some(s) = src {
+                    msg = format!("{msg}: {s}");
+                    src = s.source();
+                }
+                msg
+            }
+        })
 }
+
+/// Marker of a size-limit failure in `build_regex`'s error text.
+pub(crate) const TOO_LARGE: &str = "compiled pattern exceeds the size limit";
 
 fn chars(s: &str) -> usize {
     s.chars().count()
@@ -340,4 +357,61 @@ fn validate_top(c: &GuardrailConfig) -> Result<(), ConfigError> {
         check_len("kmsKeyId", k, 1, 2048)?;
     }
     Ok(())
+}
+
+/// Leftmost-first search over a text in windows, so that one long-lived
+/// automaton thread (say an e-mail local part that never meets its "@")
+/// cannot make every later search rescan to the end of the text: a search
+/// never looks more than the current window ahead. The window starts small
+/// after each match and doubles while nothing is found, so ordinary text is
+/// still read about once; consecutive windows overlap by `overlap` bytes, so
+/// any match up to that long is found wherever it lies.
+#[derive(Debug, Clone)]
+pub(crate) struct WindowedSearch {
+    pos: usize,
+    window: usize,
+    min_window: usize,
+    overlap: usize,
+}
+
+impl WindowedSearch {
+    pub fn new(min_window: usize, overlap: usize) -> Self {
+        Self { pos: 0, window: min_window, min_window: min_window.max(2 * overlap), overlap }
+    }
+
+    /// Continue searching from `pos` (a char boundary).
+    pub fn set_pos(&mut self, pos: usize) {
+        self.pos = pos;
+    }
+
+    /// The next match, and whether it was cut by the window edge.
+    pub fn find(&mut self, re: &Regex, text: &str) -> Option<(regex_automata::Match, bool)> {
+        loop {
+            if self.pos >= text.len() {
+                return None;
+            }
+            let mut end = (self.pos + self.window).min(text.len());
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            match re.search(&regex_automata::Input::new(text).range(self.pos..end)) {
+                Some(m) => {
+                    self.window = self.min_window;
+                    return Some((m, m.end() == end && end < text.len()));
+                }
+                None if end == text.len() => {
+                    self.pos = end;
+                    return None;
+                }
+                None => {
+                    let mut next = (end - self.overlap).max(self.pos + 1);
+                    while !text.is_char_boundary(next) {
+                        next += 1;
+                    }
+                    self.pos = next;
+                    self.window = (self.window * 2).min(1 << 20);
+                }
+            }
+        }
+    }
 }

@@ -6,7 +6,12 @@
 
 use regex_automata::meta::Regex;
 
-use crate::compile::{DirActions, MAX_REGEX_NFA_BYTES, MAX_REGEX_PATTERN_CHARS, MAX_REGEXES, build_regex};
+/// The longest custom-regex match guaranteed to be found whole (bytes of the
+/// normalized view). Bounding it is what keeps a pattern like `x[^y]*y`
+/// linear on text full of x's and no y.
+pub const MAX_REGEX_MATCH: usize = 1024;
+
+use crate::compile::{WindowedSearch, DirActions, MAX_REGEX_NFA_BYTES, MAX_REGEX_PATTERN_CHARS, MAX_REGEXES, TOO_LARGE, build_regex};
 use crate::config::{RegexConfig, SensitiveAction};
 use crate::error::ConfigError;
 
@@ -54,10 +59,11 @@ impl CustomRegexes {
                 return Err(ConfigError::new(&field, format!("length must be between 1 and {MAX_REGEX_PATTERN_CHARS} characters, got {p}")));
             }
             let regex = build_regex(std::slice::from_ref(&r.pattern), MAX_REGEX_NFA_BYTES).map_err(|e| {
-                if e.contains("exceeds size limit") || e.contains("size limit") {
+                if e.starts_with(TOO_LARGE) {
                     ConfigError::new(&field, format!("pattern is too large once compiled (limit {MAX_REGEX_NFA_BYTES} bytes); simplify counted repetitions"))
                 } else {
-                    ConfigError::new(&field, format!("invalid regular expression: {}", e.lines().next().unwrap_or("")))
+                    // Keep the parser's message on one line for the ValidationException.
+                    ConfigError::new(&field, format!("invalid regular expression: {}", e.split_whitespace().collect::<Vec<_>>().join(" ")))
                 }
             })?;
             // A pattern that matches the empty string would "find" something
@@ -78,7 +84,14 @@ impl CustomRegexes {
             if !active(index) {
                 continue;
             }
-            for m in r.regex.find_iter(text) {
+            let mut search = WindowedSearch::new(4 * MAX_REGEX_MATCH, MAX_REGEX_MATCH);
+            while let Some((m, _)) = search.find(&r.regex, text) {
+                // Patterns that match the empty string are refused at compile time.
+                let mut next = m.end().max(m.start() + 1);
+                while next < text.len() && !text.is_char_boundary(next) {
+                    next += 1;
+                }
+                search.set_pos(next);
                 if m.start() < m.end() {
                     out.push(RegexHit { index, start: m.start(), end: m.end() });
                 }

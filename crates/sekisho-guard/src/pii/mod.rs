@@ -15,7 +15,14 @@ use std::cell::OnceCell;
 use regex_automata::meta::Regex;
 use regex_automata::{Anchored, Input};
 
-use crate::compile::build_regex;
+use crate::compile::{WindowedSearch, build_regex};
+
+/// The longest candidate the scan guarantees to see whole (bytes of the
+/// normalized view); longer ones (a 300-character labelled address line)
+/// are cut. Digit runs are the exception: they are always read whole.
+const MAX_CANDIDATE: usize = 512;
+/// Search window after a match (see `WindowedSearch`).
+const MIN_WINDOW: usize = 4096;
 use context::{ContextHits, ContextMatcher};
 use entities::{EntitySet, EntityType};
 use patterns::Shape;
@@ -99,11 +106,22 @@ impl PiiDetector {
         let mut out = Vec::new();
         let Some(re) = &self.regex else { return out };
         let cx = Ctx::new(text, &self.context);
+        let mut search = WindowedSearch::new(MIN_WINDOW, MAX_CANDIDATE);
         let mut pos = 0;
         while pos < text.len() {
-            let Some(m) = re.search(&Input::new(text).range(pos..)) else { break };
-            let (s, e) = (m.start(), m.end());
+            search.set_pos(pos);
+            let Some((m, cut)) = search.find(re, text) else { break };
+            let s = m.start();
+            let mut e = m.end();
             let shape = self.shapes[m.pattern().as_usize()];
+            // A digit run longer than the window continues past its edge:
+            // read the rest of it in one anchored pass.
+            if cut
+                && shape == Shape::Numeric
+                && let Some(nr) = self.numeric.as_ref().and_then(|n| n.search(&Input::new(text).range(s..).anchored(Anchored::Yes)))
+            {
+                e = nr.end();
+            }
             let mut next = e;
             if shape == Shape::Numeric {
                 numeric::analyze(text, s, e, &cx, &mut out);

@@ -99,10 +99,16 @@ pub(super) fn analyze(text: &str, start: usize, end: usize, cx: &Ctx<'_>, out: &
     while gi < groups.len() {
         let mut best: Option<(usize, &'static [EntityType])> = None;
         let mut digits = 0;
+        // Without a label nearby only a card (15+ digits) can come out of a
+        // sub-window; skipping the shorter ones keeps long runs cheap.
+        let labelled = cx.has(!ctx::NEGATIVE, groups[gi].start, groups[gi].end);
         for gj in gi..groups.len() {
             digits += groups[gj].end - groups[gj].start;
             if digits > MAX_DIGITS {
                 break;
+            }
+            if digits < 3 || !labelled && digits < 15 {
+                continue;
             }
             if let Some(t) = window(text, &groups, gi, gj + 1, groups[gi].start, false, cx, true) {
                 best = Some((gj, t));

@@ -61,7 +61,7 @@ pub(super) fn table() -> Vec<(Shape, String, &'static [EntityType])> {
     let prefs = ja::PREFECTURES.join("|");
     let mut t: Vec<(Shape, String, &'static [EntityType])> = vec![
         (Shape::Url, r"(?i:https?|ftp)://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+|(?-u:\b)www\.[A-Za-z0-9\-]+\.[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+".into(), &[Url]),
-        (Shape::Email, r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}".into(), &[Email]),
+        (Shape::Email, r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,24}".into(), &[Email]),
         (
             Shape::AwsSecretLabel,
             r"(?i:aws_secret_access_key|secret_access_key|secretaccesskey|aws secret access key|secret access key|aws secret key|secret key|シークレットアクセスキー|シークレットキー)[\x22' ]*[:=][\x22' ]*[A-Za-z0-9/+]{40}".into(),
@@ -120,7 +120,7 @@ pub(super) fn table() -> Vec<(Shape, String, &'static [EntityType])> {
         ),
         (
             Shape::AddressEn,
-            r"(?-u:\b)[0-9]{1,5}(?:[ ][A-Z][a-zA-Z]+){1,4}[ ](?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Parkway|Pkwy|Highway|Hwy|Square|Sq)\.?(?:,?[ ](?:Apt|Apartment|Suite|Ste|Unit|Floor|Fl)\.?[ ]?#?[0-9A-Za-z\-]+)?(?:,[ ][A-Z][a-zA-Z]+(?:[ ][A-Z][a-zA-Z]+){0,3}(?:,[ ][A-Z]{2}(?:[ ][0-9]{5}(?:-[0-9]{4})?)?)?)?".into(),
+            r"(?-u:\b)[0-9]{1,5}(?:[ ][A-Z][a-zA-Z]{1,20}){1,4}[ ](?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Parkway|Pkwy|Highway|Hwy|Square|Sq)\.?(?:,?[ ](?:Apt|Apartment|Suite|Ste|Unit|Floor|Fl)\.?[ ]?#?[0-9A-Za-z\-]+)?(?:,[ ][A-Z][a-zA-Z]+(?:[ ][A-Z][a-zA-Z]+){0,3}(?:,[ ][A-Z]{2}(?:[ ][0-9]{5}(?:-[0-9]{4})?)?)?)?".into(),
             &[Address],
         ),
         (Shape::AddressJp, format!(r"(?:{prefs})[\p{{Han}}\p{{Katakana}}ーヶ々0-9\-]+"), &[Address]),
@@ -128,7 +128,7 @@ pub(super) fn table() -> Vec<(Shape, String, &'static [EntityType])> {
         (Shape::NameFurigana, r"[\p{Han}々]{2,8}\([\p{Katakana}ー ]{2,20}\)".into(), &[Name]),
         (Shape::NameHonorific, r"[\p{Han}々]{1,6}(?:様|さま|さん|殿|氏|君|くん|ちゃん|先生)|[\p{Katakana}ー]{2,10}(?:様|さん|氏)".into(), &[Name]),
         (Shape::NameSpacedJa, r"[\p{Han}々]{1,4}[ ][\p{Han}々]{1,4}".into(), &[Name]),
-        (Shape::NamePairEn, r"(?-u:\b)[A-Z][a-z]+(?:[ ][A-Z]\.)?[ ][A-Z][a-z]+(?:-[A-Z][a-z]+)?(?-u:\b)".into(), &[Name]),
+        (Shape::NamePairEn, r"(?-u:\b)[A-Z][a-z]{1,20}(?:[ ][A-Z]\.)?[ ][A-Z][a-z]{1,20}(?:-[A-Z][a-z]{1,20})?(?-u:\b)".into(), &[Name]),
     ];
     t.push((Shape::Numeric, NUMERIC.into(), NUMERIC_TYPES));
     t
@@ -137,11 +137,19 @@ pub(super) fn table() -> Vec<(Shape, String, &'static [EntityType])> {
 /// Digits joined by single separators; a leading "+" or "(" for phones.
 pub(super) const NUMERIC: &str = r"[+(]?[0-9]+(?:(?:[ ]{0,2}[\-.][ ]{0,2}|[ ]{1,2}|[ ]?\([ ]?|[ ]?\)[ ]?)[0-9]+)*\)?";
 
-/// Shapes whose match length is bounded by the pattern: after a failed
-/// validation the scan may resume one character later without risking
-/// quadratic work. Unbounded shapes resume after the whole match.
+/// Shapes whose match length is bounded by the pattern and for which, after
+/// a failed validation, the scan resumes one character later (at most a
+/// pattern-length of re-reading per character: still linear). All other
+/// shapes resume after the whole match.
 pub(super) fn bounded(shape: Shape) -> bool {
-    !matches!(shape, Shape::Url | Shape::Email | Shape::AddressLabel | Shape::AddressJp | Shape::Numeric | Shape::Password | Shape::Username)
+    // Only shapes where a later start inside a rejected match can still be
+    // valid ("Contact John Smith": the pair "Contact John" fails, "John
+    // Smith" does not). Addresses, IPs and MACs rejected at one start are
+    // rejected at every later one, and retrying them would multiply the work.
+    matches!(
+        shape,
+        Shape::NamePairEn | Shape::NameSpacedJa | Shape::NameFurigana | Shape::NameTitle | Shape::JpPlate | Shape::Swift | Shape::Iban | Shape::AlnumId | Shape::Nino | Shape::Vin | Shape::Age
+    )
 }
 
 /// Validate one candidate. Returns the detections (usually one) or nothing.
