@@ -1,15 +1,17 @@
-//! The writer thread: group write, acknowledgement, group fsync, rotation
-//! and digests. It alone touches the open log file, so no locks guard it.
+//! The writer: the open log file, rotation and digests, behind the
+//! journal's mutex. Appenders write their line directly (one `write` call,
+//! no thread hop: the answer to a request waits only for that syscall); a
+//! ticker thread makes writes durable by group commit (one `fdatasync` per
+//! flush interval, outside the lock) and seals files and writes digests on
+//! time.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::digest::{Context, SHA256};
-use crossbeam_channel::{Receiver, RecvTimeoutError};
 use time::OffsetDateTime;
 
 use super::chain::Chain;
@@ -19,44 +21,9 @@ use crate::scan::TimeSpan;
 use crate::signer::Signer;
 use crate::{AuditError, fsutil, layout, timefmt};
 
-/// Most bytes gathered into one write call.
-const MAX_BATCH_BYTES: usize = 8 << 20;
-/// Longest idle wait, so time-based rotation and digests happen on time.
-const TICK: Duration = Duration::from_secs(1);
-
-pub(super) enum Msg {
-    Append(Pending),
-    /// Seal the open file and write a digest.
-    Seal(SyncSender<Result<(), AuditError>>),
-    /// Like `Seal`, then stop.
-    Close(SyncSender<Result<(), AuditError>>),
-}
-
-/// A record ready to store: its line (with newline) and its event time.
-pub(super) struct Pending {
-    pub line: Vec<u8>,
-    pub time: Option<OffsetDateTime>,
-    pub ack: Ack,
-}
-
-pub(super) enum Ack {
-    Async(tokio::sync::oneshot::Sender<Result<(), AuditError>>),
-    Blocking(SyncSender<Result<(), AuditError>>),
-}
-
-impl Ack {
-    fn send(self, r: Result<(), AuditError>) {
-        // A caller that stopped waiting is not an error for the journal.
-        match self {
-            Ack::Async(tx) => {
-                let _ = tx.send(r);
-            }
-            Ack::Blocking(tx) => {
-                let _ = tx.send(r);
-            }
-        }
-    }
-}
+/// Longest idle wait of the ticker, so time-based rotation and digests
+/// happen on time.
+pub(super) const TICK: Duration = Duration::from_secs(1);
 
 struct OpenFile {
     file: File,
@@ -92,9 +59,6 @@ pub(super) struct Writer {
     open: Option<OpenFile>,
     /// Files sealed since the last digest.
     sealed: Vec<LogFileEntry>,
-    buf: Vec<u8>,
-    seg_acks: Vec<Ack>,
-    seg_span: TimeSpan,
 }
 
 impl Writer {
@@ -120,60 +84,11 @@ impl Writer {
             last_digest_at: now,
             open: None,
             sealed: Vec::new(),
-            buf: Vec::with_capacity(1 << 20),
-            seg_acks: Vec::new(),
-            seg_span: TimeSpan::default(),
         }
     }
 
-    pub fn run(mut self, rx: Receiver<Msg>) {
-        let mut held: Option<Msg> = None;
-        let mut batch: Vec<Pending> = Vec::new();
-        loop {
-            let msg = match held.take() {
-                Some(m) => Ok(m),
-                None => rx.recv_timeout(self.wait_time()),
-            };
-            match msg {
-                Ok(Msg::Append(p)) => {
-                    let mut bytes = p.line.len();
-                    batch.push(p);
-                    // Drain whatever queued meanwhile: one write for all of it.
-                    while bytes < MAX_BATCH_BYTES {
-                        match rx.try_recv() {
-                            Ok(Msg::Append(p)) => {
-                                bytes += p.line.len();
-                                batch.push(p);
-                            }
-                            Ok(other) => {
-                                held = Some(other);
-                                break;
-                            }
-                            Err(_) => break,
-                        }
-                    }
-                    self.write_batch(&mut batch);
-                }
-                Ok(Msg::Seal(ack)) => {
-                    let _ = ack.send(self.seal_and_digest());
-                }
-                Ok(Msg::Close(ack)) => {
-                    let _ = ack.send(self.seal_and_digest());
-                    return;
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                // Dropped without close: like a crash, the `.partial` stays
-                // for the next open to recover; make what was written durable.
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.sync();
-                    return;
-                }
-            }
-            self.housekeeping();
-        }
-    }
-
-    fn wait_time(&self) -> Duration {
+    /// How long the ticker may sleep before its next duty.
+    pub fn wait_time(&self) -> Duration {
         let s = &self.settings;
         match &self.open {
             Some(o) if o.dirty => s.flush_interval.saturating_sub(o.last_sync.elapsed()),
@@ -181,14 +96,10 @@ impl Writer {
         }
     }
 
-    fn housekeeping(&mut self) {
-        if self
-            .open
-            .as_ref()
-            .is_some_and(|o| o.dirty && o.last_sync.elapsed() >= self.settings.flush_interval)
-        {
-            self.sync();
-        }
+    /// The ticker's duties: time-based rotation and digests, done here;
+    /// and, when the flush interval passed since the last sync, a handle
+    /// to the open file for the caller to `fdatasync` outside the lock.
+    pub fn tick(&mut self) -> Option<File> {
         let now = self.clock.now();
         if self
             .open
@@ -200,71 +111,76 @@ impl Writer {
         if now - self.last_digest_at >= self.settings.digest_every {
             let _ = self.write_digest(now);
         }
-    }
-
-    fn write_batch(&mut self, batch: &mut Vec<Pending>) {
-        for p in batch.drain(..) {
-            let used = self.open.as_ref().map_or(0, |o| o.len) + self.buf.len() as u64;
-            if used > 0 && used + p.line.len() as u64 > self.settings.max_file_bytes {
-                self.flush_segment();
-                let _ = self.seal_open();
-            }
-            if self.open.is_none()
-                && let Err(e) = self.open_new()
-            {
-                self.shared.failed(&e.to_string());
-                p.ack.send(Err(AuditError::WriteFailed(e.to_string())));
-                continue;
-            }
-            self.buf.extend_from_slice(&p.line);
-            self.seg_span.add(p.time);
-            self.seg_acks.push(p.ack);
+        let interval = self.settings.flush_interval;
+        let o = self.open.as_mut()?;
+        if !(o.dirty && o.last_sync.elapsed() >= interval) {
+            return None;
         }
-        self.flush_segment();
-    }
-
-    /// Writes the gathered segment with one write call, then acknowledges it.
-    fn flush_segment(&mut self) {
-        if self.buf.is_empty() {
-            return;
-        }
-        let span = std::mem::take(&mut self.seg_span);
-        let acks = std::mem::take(&mut self.seg_acks);
-        let result = match self.open.as_mut() {
-            None => Err("no open log file".to_owned()),
-            Some(o) => match o.file.write_all(&self.buf) {
-                Ok(()) => {
-                    o.hasher.update(&self.buf);
-                    o.len += self.buf.len() as u64;
-                    merge(&mut o.span, &span);
-                    o.dirty = true;
-                    Ok(())
-                }
-                Err(e) => {
-                    // Cut off whatever part of the batch reached the file, so
-                    // the next batch does not glue onto a torn line. If even
-                    // that fails, abandon the file: recovery will repair it.
-                    let msg = format!("write {}: {e}", o.partial.display());
-                    if o.file.set_len(o.len).is_err() {
-                        self.open = None;
-                    }
-                    Err(msg)
-                }
-            },
-        };
-        self.buf.clear();
-        match result {
-            Ok(()) => {
-                self.shared.written(acks.len() as u64);
-                for a in acks {
-                    a.send(Ok(()));
-                }
+        match o.file.try_clone() {
+            Ok(f) => {
+                o.dirty = false;
+                o.last_sync = Instant::now();
+                Some(f)
             }
-            Err(msg) => {
+            Err(e) => {
+                let msg = format!("sync {}: {e}", o.partial.display());
                 self.shared.failed(&msg);
-                for a in acks {
-                    a.send(Err(AuditError::WriteFailed(msg.clone())));
+                None
+            }
+        }
+    }
+
+    /// Stores one line (with its newline): one `write` call. Rotates first
+    /// when the open file is too old or would grow past its size limit.
+    pub fn write_line(
+        &mut self,
+        line: &[u8],
+        time: Option<OffsetDateTime>,
+    ) -> Result<(), AuditError> {
+        let now = self.clock.now();
+        let too_big = self
+            .open
+            .as_ref()
+            .is_some_and(|o| o.len > 0 && o.len + line.len() as u64 > self.settings.max_file_bytes);
+        let too_old = self
+            .open
+            .as_ref()
+            .is_some_and(|o| now - o.opened_at >= self.settings.rotate_every);
+        if too_big || too_old {
+            // A failed seal leaves the file `.partial` for recovery; a new
+            // file is opened either way.
+            if self.seal_open().is_err() {
+                self.open = None;
+            }
+        }
+        if self.open.is_none()
+            && let Err(e) = self.open_new()
+        {
+            self.shared.failed(&e.to_string());
+            return Err(AuditError::WriteFailed(e.to_string()));
+        }
+        let Some(o) = self.open.as_mut() else {
+            return Err(AuditError::WriteFailed("no open log file".into()));
+        };
+        match o.file.write_all(line) {
+            Ok(()) => {
+                o.hasher.update(line);
+                o.len += line.len() as u64;
+                o.span.add(time);
+                o.dirty = true;
+                self.shared.written(1);
+                Ok(())
+            }
+            Err(e) => {
+                // Cut off whatever part reached the file, so the next line
+                // does not glue onto a torn one. If even that fails, abandon
+                // the file: recovery will repair it.
+                let msg = format!("write {}: {e}", o.partial.display());
+                if o.file.set_len(o.len).is_err() {
+                    self.open = None;
                 }
+                self.shared.failed(&msg);
+                Err(AuditError::WriteFailed(msg))
             }
         }
     }
@@ -315,8 +231,9 @@ impl Writer {
         Ok(())
     }
 
-    /// fdatasync of the open file (group commit: one per flush interval).
-    fn sync(&mut self) {
+    /// fdatasync of the open file now (at drop: make what was written
+    /// durable).
+    pub fn sync(&mut self) {
         if let Some(o) = self.open.as_mut()
             && o.dirty
         {
@@ -379,18 +296,9 @@ impl Writer {
         }
     }
 
-    fn seal_and_digest(&mut self) -> Result<(), AuditError> {
-        self.flush_segment();
+    pub fn seal_and_digest(&mut self) -> Result<(), AuditError> {
         let sealed = self.seal_open();
         let digest = self.write_digest(self.clock.now());
         sealed.and(digest)
-    }
-}
-
-fn merge(into: &mut TimeSpan, from: &TimeSpan) {
-    into.records += from.records;
-    for t in [from.oldest, from.newest].into_iter().flatten() {
-        into.oldest = Some(into.oldest.map_or(t, |o| o.min(t)));
-        into.newest = Some(into.newest.map_or(t, |n| n.max(t)));
     }
 }
