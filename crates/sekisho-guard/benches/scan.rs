@@ -10,7 +10,14 @@ use sekisho_guard::{CompiledGuardrail, ContentBlock, EntityType, GuardrailConfig
 fn guardrail() -> CompiledGuardrail {
     let pii = EntityType::ALL
         .iter()
-        .map(|t| PiiEntityConfig { entity_type: t.as_str().into(), action: SensitiveAction::Anonymize, input_action: None, output_action: None, input_enabled: None, output_enabled: None })
+        .map(|t| PiiEntityConfig {
+            entity_type: t.as_str().into(),
+            action: SensitiveAction::Anonymize,
+            input_action: None,
+            output_action: None,
+            input_enabled: None,
+            output_enabled: None,
+        })
         .collect();
     let patterns = [
         r"EMP-\d{6}",
@@ -27,19 +34,47 @@ fn guardrail() -> CompiledGuardrail {
     let regexes = patterns
         .iter()
         .enumerate()
-        .map(|(i, p)| RegexConfig { name: format!("r{i}"), description: None, pattern: (*p).into(), action: SensitiveAction::Anonymize, input_action: None, output_action: None, input_enabled: None, output_enabled: None })
+        .map(|(i, p)| RegexConfig {
+            name: format!("r{i}"),
+            description: None,
+            pattern: (*p).into(),
+            action: SensitiveAction::Anonymize,
+            input_action: None,
+            output_action: None,
+            input_enabled: None,
+            output_enabled: None,
+        })
         .collect();
     let words = (0..100)
-        .map(|i| WordConfig { text: if i % 2 == 0 { format!("codename{i}") } else { format!("極秘案件{i}") }, input_action: Some(BlockAction::None), output_action: None, input_enabled: None, output_enabled: None })
+        .map(|i| WordConfig {
+            text: if i % 2 == 0 {
+                format!("codename{i}")
+            } else {
+                format!("極秘案件{i}")
+            },
+            input_action: Some(BlockAction::None),
+            output_action: None,
+            input_enabled: None,
+            output_enabled: None,
+        })
         .collect();
     let config = GuardrailConfig {
         name: "bench".into(),
         blocked_input_messaging: "blocked".into(),
         blocked_outputs_messaging: "blocked".into(),
-        sensitive_information_policy_config: Some(SensitiveInformationPolicyConfig { pii_entities_config: Some(pii), regexes_config: Some(regexes) }),
+        sensitive_information_policy_config: Some(SensitiveInformationPolicyConfig {
+            pii_entities_config: Some(pii),
+            regexes_config: Some(regexes),
+        }),
         word_policy_config: Some(WordPolicyConfig {
             words_config: Some(words),
-            managed_word_lists_config: Some(vec![ManagedWordsConfig { list_type: ManagedWordsType::Profanity, input_action: Some(BlockAction::None), output_action: None, input_enabled: None, output_enabled: None }]),
+            managed_word_lists_config: Some(vec![ManagedWordsConfig {
+                list_type: ManagedWordsType::Profanity,
+                input_action: Some(BlockAction::None),
+                output_action: None,
+                input_enabled: None,
+                output_enabled: None,
+            }]),
         }),
         ..Default::default()
     };
@@ -82,7 +117,28 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("scan");
     group.sample_size(10);
     group.throughput(Throughput::Bytes(text.len() as u64));
-    group.bench_function("all_pii_100_words_10_regexes_1MB_ja_en", |b| b.iter(|| g.apply(Source::Input, &content)));
+    group.bench_function("all_pii_100_words_10_regexes_1MB_ja_en", |b| {
+        b.iter(|| g.apply(Source::Input, &content))
+    });
+    // The parts, to see where the time goes.
+    group.bench_function("part_normalize", |b| {
+        b.iter(|| sekisho_guard::Normalized::new(&text))
+    });
+    let norm = sekisho_guard::Normalized::new(&text);
+    let mut all = sekisho_guard::pii::entities::EntitySet::default();
+    for t in EntityType::ALL {
+        all.insert(*t);
+    }
+    let det = sekisho_guard::pii::PiiDetector::new(all).expect("detector");
+    group.bench_function("part_pii_detect", |b| b.iter(|| det.detect(norm.text())));
+    let words_only = CompiledGuardrail::compile(&GuardrailConfig {
+        sensitive_information_policy_config: None,
+        ..g.config().clone()
+    })
+    .expect("words");
+    group.bench_function("part_words", |b| {
+        b.iter(|| words_only.scan_text(Source::Input, &text))
+    });
     group.finish();
 }
 

@@ -74,7 +74,8 @@ fn units(text: &str) -> u32 {
 impl CompiledGuardrail {
     /// Apply to `content` from `source`: exactly the `ApplyGuardrail` response.
     pub fn apply(&self, source: Source, content: &[ContentBlock]) -> ApplyGuardrailResponse {
-        self.apply_detailed(source, content, OutputScope::Interventions).response
+        self.apply_detailed(source, content, OutputScope::Interventions)
+            .response
     }
 
     /// Scan one text (the word, PII and regex policies) in a direction.
@@ -89,12 +90,22 @@ impl CompiledGuardrail {
         let mut push = |s: usize, e: usize, kind: FindingKind, action: FindingAction| {
             let (os, oe) = norm.original_range(s, e);
             if os < oe {
-                out.push(Finding { block: 0, start: os, end: oe, kind, action });
+                out.push(Finding {
+                    block: 0,
+                    start: os,
+                    end: oe,
+                    kind,
+                    action,
+                });
             }
         };
         if let Some(p) = &self.pii {
             for d in p.detect(nt) {
-                let chosen = d.types.iter().find_map(|t| self.pii_actions[*t as usize].and_then(|a| a.get(source)).map(|a| (*t, a)));
+                let chosen = d.types.iter().find_map(|t| {
+                    self.pii_actions[*t as usize]
+                        .and_then(|a| a.get(source))
+                        .map(|a| (*t, a))
+                });
                 if let Some((t, a)) = chosen {
                     push(d.start, d.end, FindingKind::Pii(t), sensitive(a));
                 }
@@ -111,7 +122,13 @@ impl CompiledGuardrail {
             for h in w.find(nt) {
                 let (kind, action) = match h.source {
                     WordSource::Custom(i) => (FindingKind::CustomWord(i), w.custom[i].get(source)),
-                    WordSource::Managed(l) => (FindingKind::ManagedWord(l), w.managed.iter().find(|m| m.0 == l).and_then(|m| m.1.get(source))),
+                    WordSource::Managed(l) => (
+                        FindingKind::ManagedWord(l),
+                        w.managed
+                            .iter()
+                            .find(|m| m.0 == l)
+                            .and_then(|m| m.1.get(source)),
+                    ),
                 };
                 if let Some(a) = action {
                     push(h.start, h.end, kind, block(a));
@@ -125,7 +142,11 @@ impl CompiledGuardrail {
     pub(crate) fn tag(&self, kind: &FindingKind) -> Option<(String, u8)> {
         match kind {
             FindingKind::Pii(t) => Some((format!("{{{}}}", t.as_str()), 2)),
-            FindingKind::Regex(i) => self.regexes.as_ref().and_then(|r| r.entries.get(*i)).map(|r| (format!("{{{}}}", r.name), 1)),
+            FindingKind::Regex(i) => self
+                .regexes
+                .as_ref()
+                .and_then(|r| r.entries.get(*i))
+                .map(|r| (format!("{{{}}}", r.name), 1)),
             _ => None,
         }
     }
@@ -135,7 +156,14 @@ impl CompiledGuardrail {
         let spans = findings
             .iter()
             .filter(|f| f.action == FindingAction::Anonymize)
-            .filter_map(|f| self.tag(&f.kind).map(|(tag, specificity)| MaskSpan { start: f.start, end: f.end, tag, specificity }))
+            .filter_map(|f| {
+                self.tag(&f.kind).map(|(tag, specificity)| MaskSpan {
+                    start: f.start,
+                    end: f.end,
+                    tag,
+                    specificity,
+                })
+            })
             .collect();
         mask(text, spans)
     }
@@ -149,10 +177,20 @@ impl CompiledGuardrail {
 
     /// Apply and also return the positioned findings. `Full` scope adds the
     /// content filters that did not trip to the assessment.
-    pub fn apply_detailed(&self, source: Source, content: &[ContentBlock], scope: OutputScope) -> Applied {
+    pub fn apply_detailed(
+        &self,
+        source: Source,
+        content: &[ContentBlock],
+        scope: OutputScope,
+    ) -> Applied {
         let started = Instant::now();
-        let texts: Vec<(usize, &TextBlock)> = content.iter().enumerate().filter_map(|(i, b)| b.text.as_ref().map(|t| (i, t))).collect();
-        let has_q = |t: &TextBlock, q: Qualifier| t.qualifiers.as_ref().is_some_and(|qs| qs.contains(&q));
+        let texts: Vec<(usize, &TextBlock)> = content
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| b.text.as_ref().map(|t| (i, t)))
+            .collect();
+        let has_q =
+            |t: &TextBlock, q: Qualifier| t.qualifiers.as_ref().is_some_and(|qs| qs.contains(&q));
         let any_guard_content = texts.iter().any(|(_, t)| has_q(t, Qualifier::GuardContent));
         // With guard_content qualifiers only those blocks are guarded;
         // grounding sources and queries are references, not content.
@@ -178,57 +216,102 @@ impl CompiledGuardrail {
         let mut blocked = findings.iter().any(|f| f.action == FindingAction::Block);
         let mut reasons: Vec<String> = Vec::new();
         let mut assessment = Assessment::default();
-        let joined = guarded.iter().map(|(_, t)| t.text.as_str()).collect::<Vec<_>>().join("\n");
+        let joined = guarded
+            .iter()
+            .map(|(_, t)| t.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
 
         // Model-based filters: an enabled filter with no working classifier
         // blocks (fail closed).
         let mut content_findings = Vec::new();
         let mut content_ran = false;
         for f in &self.content_filters {
-            let (Some(strength), Some(action)) = (f.strength.get(source), f.action.get(source)) else { continue };
+            let (Some(strength), Some(action)) = (f.strength.get(source), f.action.get(source))
+            else {
+                continue;
+            };
             if strength == FilterStrength::None {
                 continue;
             }
             content_ran = true;
-            let verdict = f.classifier.as_ref().map(|c| c.classify(&ClassifierTask::Content { filter: f.filter_type, source, text: &joined }));
+            let verdict = f.classifier.as_ref().map(|c| {
+                c.classify(&ClassifierTask::Content {
+                    filter: f.filter_type,
+                    source,
+                    text: &joined,
+                })
+            });
             match verdict {
                 Some(Ok(ClassifierVerdict::Confidence(confidence))) => {
                     let detected = trips(strength, confidence);
-                    let act = if detected && action == BlockAction::Block { PolicyAction::Blocked } else { PolicyAction::None };
+                    let act = if detected && action == BlockAction::Block {
+                        PolicyAction::Blocked
+                    } else {
+                        PolicyAction::None
+                    };
                     if act == PolicyAction::Blocked {
                         blocked = true;
                     }
                     if detected || scope == OutputScope::Full {
-                        content_findings.push(ContentFilterFinding { filter_type: f.filter_type, confidence, filter_strength: Some(strength), action: act, detected: Some(detected) });
+                        content_findings.push(ContentFilterFinding {
+                            filter_type: f.filter_type,
+                            confidence,
+                            filter_strength: Some(strength),
+                            action: act,
+                            detected: Some(detected),
+                        });
                     }
                 }
                 _ => {
                     blocked = true;
-                    reasons.push(format!("content filter {} unavailable", f.filter_type.as_str()));
+                    reasons.push(format!(
+                        "content filter {} unavailable",
+                        f.filter_type.as_str()
+                    ));
                 }
             }
         }
         if !content_findings.is_empty() {
-            assessment.content_policy = Some(ContentPolicyAssessment { filters: content_findings });
+            assessment.content_policy = Some(ContentPolicyAssessment {
+                filters: content_findings,
+            });
         }
 
         let mut topic_findings = Vec::new();
         let mut topics_ran = false;
         for t in &self.topics {
-            let Some(action) = t.action.get(source) else { continue };
+            let Some(action) = t.action.get(source) else {
+                continue;
+            };
             topics_ran = true;
             let examples: &[String] = t.config.examples.as_deref().unwrap_or(&[]);
             let verdict = self.topic_classifier.as_ref().map(|c| {
-                c.classify(&ClassifierTask::Topic { name: &t.config.name, definition: &t.config.definition, examples, source, text: &joined })
+                c.classify(&ClassifierTask::Topic {
+                    name: &t.config.name,
+                    definition: &t.config.definition,
+                    examples,
+                    source,
+                    text: &joined,
+                })
             });
             match verdict {
                 Some(Ok(ClassifierVerdict::Detected(detected))) => {
-                    let act = if detected && action == BlockAction::Block { PolicyAction::Blocked } else { PolicyAction::None };
+                    let act = if detected && action == BlockAction::Block {
+                        PolicyAction::Blocked
+                    } else {
+                        PolicyAction::None
+                    };
                     if act == PolicyAction::Blocked {
                         blocked = true;
                     }
                     if detected {
-                        topic_findings.push(TopicFinding { name: t.config.name.clone(), topic_type: t.config.topic_type, action: act, detected: Some(true) });
+                        topic_findings.push(TopicFinding {
+                            name: t.config.name.clone(),
+                            topic_type: t.config.topic_type,
+                            action: act,
+                            detected: Some(true),
+                        });
                     }
                 }
                 _ => {
@@ -238,11 +321,23 @@ impl CompiledGuardrail {
             }
         }
         if !topic_findings.is_empty() {
-            assessment.topic_policy = Some(TopicPolicyAssessment { topics: topic_findings });
+            assessment.topic_policy = Some(TopicPolicyAssessment {
+                topics: topic_findings,
+            });
         }
 
-        let grounding_source: String = texts.iter().filter(|(_, t)| has_q(t, Qualifier::GroundingSource)).map(|(_, t)| t.text.as_str()).collect::<Vec<_>>().join("\n");
-        let query: String = texts.iter().filter(|(_, t)| has_q(t, Qualifier::Query)).map(|(_, t)| t.text.as_str()).collect::<Vec<_>>().join("\n");
+        let grounding_source: String = texts
+            .iter()
+            .filter(|(_, t)| has_q(t, Qualifier::GroundingSource))
+            .map(|(_, t)| t.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let query: String = texts
+            .iter()
+            .filter(|(_, t)| has_q(t, Qualifier::Query))
+            .map(|(_, t)| t.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
         let mut grounding_findings = Vec::new();
         let mut grounding_units = 0;
         // Grounding checks model output against its sources; both references must be present.
@@ -250,16 +345,31 @@ impl CompiledGuardrail {
             for g in self.grounding.iter().filter(|g| g.enabled) {
                 grounding_units = units(&grounding_source) + units(&query) + units(&joined);
                 let verdict = self.grounding_classifier.as_ref().map(|c| {
-                    c.classify(&ClassifierTask::Grounding { filter: g.filter_type, grounding_source: &grounding_source, query: &query, text: &joined })
+                    c.classify(&ClassifierTask::Grounding {
+                        filter: g.filter_type,
+                        grounding_source: &grounding_source,
+                        query: &query,
+                        text: &joined,
+                    })
                 });
                 match verdict {
                     Some(Ok(ClassifierVerdict::Score(score))) => {
                         let detected = score < g.threshold;
-                        let act = if detected && g.action == BlockAction::Block { PolicyAction::Blocked } else { PolicyAction::None };
+                        let act = if detected && g.action == BlockAction::Block {
+                            PolicyAction::Blocked
+                        } else {
+                            PolicyAction::None
+                        };
                         if act == PolicyAction::Blocked {
                             blocked = true;
                         }
-                        grounding_findings.push(GroundingFilterFinding { filter_type: g.filter_type, threshold: g.threshold, score, action: act, detected: Some(detected) });
+                        grounding_findings.push(GroundingFilterFinding {
+                            filter_type: g.filter_type,
+                            threshold: g.threshold,
+                            score,
+                            action: act,
+                            detected: Some(detected),
+                        });
                     }
                     _ => {
                         blocked = true;
@@ -269,12 +379,26 @@ impl CompiledGuardrail {
             }
         }
         if !grounding_findings.is_empty() {
-            assessment.contextual_grounding_policy = Some(ContextualGroundingPolicyAssessment { filters: Some(grounding_findings) });
+            assessment.contextual_grounding_policy = Some(ContextualGroundingPolicyAssessment {
+                filters: Some(grounding_findings),
+            });
         }
 
         // Word and sensitive-information assessments.
-        let original = |f: &Finding| content[f.block].text.as_ref().map(|t| t.text[f.start..f.end].to_string()).unwrap_or_default();
-        let policy_action = |a: FindingAction| if a == FindingAction::Block { PolicyAction::Blocked } else { PolicyAction::None };
+        let original = |f: &Finding| {
+            content[f.block]
+                .text
+                .as_ref()
+                .map(|t| t.text[f.start..f.end].to_string())
+                .unwrap_or_default()
+        };
+        let policy_action = |a: FindingAction| {
+            if a == FindingAction::Block {
+                PolicyAction::Blocked
+            } else {
+                PolicyAction::None
+            }
+        };
         let sens_action = |a: FindingAction| match a {
             FindingAction::Block => SensitivePolicyAction::Blocked,
             FindingAction::Anonymize => SensitivePolicyAction::Anonymized,
@@ -287,18 +411,32 @@ impl CompiledGuardrail {
         for f in &findings {
             match &f.kind {
                 FindingKind::CustomWord(_) => {
-                    let w = CustomWordFinding { matched: original(f), action: policy_action(f.action), detected: Some(true) };
+                    let w = CustomWordFinding {
+                        matched: original(f),
+                        action: policy_action(f.action),
+                        detected: Some(true),
+                    };
                     if !custom_words.contains(&w) {
                         custom_words.push(w);
                     }
                 }
                 FindingKind::ManagedWord(l) => {
-                    let w = ManagedWordFinding { matched: original(f), list_type: *l, action: policy_action(f.action), detected: Some(true) };
+                    let w = ManagedWordFinding {
+                        matched: original(f),
+                        list_type: *l,
+                        action: policy_action(f.action),
+                        detected: Some(true),
+                    };
                     if !managed_words.contains(&w) {
                         managed_words.push(w);
                     }
                 }
-                FindingKind::Pii(t) => pii_entities.push(PiiEntityFinding { matched: original(f), entity_type: t.as_str().to_string(), action: sens_action(f.action), detected: Some(true) }),
+                FindingKind::Pii(t) => pii_entities.push(PiiEntityFinding {
+                    matched: original(f),
+                    entity_type: t.as_str().to_string(),
+                    action: sens_action(f.action),
+                    detected: Some(true),
+                }),
                 FindingKind::Regex(i) => {
                     let r = self.regexes.as_ref().and_then(|r| r.entries.get(*i));
                     regex_findings.push(RegexFinding {
@@ -312,29 +450,49 @@ impl CompiledGuardrail {
             }
         }
         if !custom_words.is_empty() || !managed_words.is_empty() {
-            assessment.word_policy = Some(WordPolicyAssessment { custom_words, managed_word_lists: managed_words });
+            assessment.word_policy = Some(WordPolicyAssessment {
+                custom_words,
+                managed_word_lists: managed_words,
+            });
         }
         if !pii_entities.is_empty() || !regex_findings.is_empty() {
-            assessment.sensitive_information_policy = Some(SensitiveInformationPolicyAssessment { pii_entities, regexes: regex_findings });
+            assessment.sensitive_information_policy = Some(SensitiveInformationPolicyAssessment {
+                pii_entities,
+                regexes: regex_findings,
+            });
         }
 
-        let anonymized = findings.iter().any(|f| f.action == FindingAction::Anonymize);
+        let anonymized = findings
+            .iter()
+            .any(|f| f.action == FindingAction::Anonymize);
         let outputs = if blocked {
-            vec![OutputContent { text: Some(self.blocked_message(source).to_string()) }]
+            vec![OutputContent {
+                text: Some(self.blocked_message(source).to_string()),
+            }]
         } else if anonymized {
             guarded
                 .iter()
                 .map(|(bi, t)| {
                     let mine: Vec<&Finding> = findings.iter().filter(|f| f.block == *bi).collect();
-                    OutputContent { text: Some(self.mask_text(&t.text, &mine)) }
+                    OutputContent {
+                        text: Some(self.mask_text(&t.text, &mine)),
+                    }
                 })
                 .collect()
         } else {
             Vec::new()
         };
-        let action = if blocked || anonymized { GuardrailAction::GuardrailIntervened } else { GuardrailAction::None };
+        let action = if blocked || anonymized {
+            GuardrailAction::GuardrailIntervened
+        } else {
+            GuardrailAction::None
+        };
         let action_reason = if blocked {
-            if reasons.is_empty() { "Guardrail blocked.".to_string() } else { format!("Guardrail blocked: {}.", reasons.join("; ")) }
+            if reasons.is_empty() {
+                "Guardrail blocked.".to_string()
+            } else {
+                format!("Guardrail blocked: {}.", reasons.join("; "))
+            }
         } else if anonymized {
             "Guardrail masked.".to_string()
         } else {
@@ -346,10 +504,18 @@ impl CompiledGuardrail {
         let usage = Usage {
             topic_policy_units: if topics_ran { guarded_units } else { 0 },
             content_policy_units: if content_ran { guarded_units } else { 0 },
-            word_policy_units: if self.words.is_some() { guarded_units } else { 0 },
+            word_policy_units: if self.words.is_some() {
+                guarded_units
+            } else {
+                0
+            },
             sensitive_information_policy_units: if has_pii { guarded_units } else { 0 },
             // Regex-only sensitive-information checks are the free tier.
-            sensitive_information_policy_free_units: if self.regexes.is_some() && !has_pii { guarded_units } else { 0 },
+            sensitive_information_policy_free_units: if self.regexes.is_some() && !has_pii {
+                guarded_units
+            } else {
+                0
+            },
             contextual_grounding_policy_units: grounding_units,
             content_policy_image_units: None,
             automated_reasoning_policy_units: None,
@@ -358,11 +524,16 @@ impl CompiledGuardrail {
         let total_chars: usize = texts.iter().map(|(_, t)| t.text.chars().count()).sum();
         let guarded_chars: usize = guarded.iter().map(|(_, t)| t.text.chars().count()).sum();
         let coverage = Coverage {
-            text_characters: Some(CoverageCount { guarded: u32::try_from(guarded_chars).ok(), total: u32::try_from(total_chars).ok() }),
+            text_characters: Some(CoverageCount {
+                guarded: u32::try_from(guarded_chars).ok(),
+                total: u32::try_from(total_chars).ok(),
+            }),
             images: None,
         };
         assessment.invocation_metrics = Some(InvocationMetrics {
-            guardrail_processing_latency: Some(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)),
+            guardrail_processing_latency: Some(
+                i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            ),
             usage: Some(usage.clone()),
             guardrail_coverage: Some(coverage.clone()),
         });

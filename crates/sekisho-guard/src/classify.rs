@@ -17,12 +17,27 @@ use crate::response::Source;
 pub enum ClassifierTask<'a> {
     /// Content filter or prompt attack: how confident is the classifier that
     /// `text` belongs to `filter`?
-    Content { filter: ContentFilterType, source: Source, text: &'a str },
+    Content {
+        filter: ContentFilterType,
+        source: Source,
+        text: &'a str,
+    },
     /// Denied topic: does `text` fall under the topic?
-    Topic { name: &'a str, definition: &'a str, examples: &'a [String], source: Source, text: &'a str },
+    Topic {
+        name: &'a str,
+        definition: &'a str,
+        examples: &'a [String],
+        source: Source,
+        text: &'a str,
+    },
     /// Contextual grounding or relevance score of `text` (the model answer)
     /// against the grounding source and the query.
-    Grounding { filter: GroundingFilterType, grounding_source: &'a str, query: &'a str, text: &'a str },
+    Grounding {
+        filter: GroundingFilterType,
+        grounding_source: &'a str,
+        query: &'a str,
+        text: &'a str,
+    },
 }
 
 /// A classifier's answer, matching the task kind.

@@ -11,7 +11,8 @@ use regex_automata::util::syntax;
 
 use crate::classify::{Classifier, Classifiers, UnavailableFilter};
 use crate::config::{
-    BlockAction, ContentFilterType, FilterStrength, GroundingFilterType, GuardrailConfig, ManagedWordsType, SensitiveAction, TopicConfig,
+    BlockAction, ContentFilterType, FilterStrength, GroundingFilterType, GuardrailConfig,
+    ManagedWordsType, SensitiveAction, TopicConfig,
 };
 use crate::error::ConfigError;
 use crate::pii::PiiDetector;
@@ -38,10 +39,18 @@ pub struct DirActions<A> {
 }
 
 impl<A: Copy> DirActions<A> {
-    pub fn resolve(base: A, input: Option<A>, output: Option<A>, input_enabled: Option<bool>, output_enabled: Option<bool>) -> Self {
+    pub fn resolve(
+        base: A,
+        input: Option<A>,
+        output: Option<A>,
+        input_enabled: Option<bool>,
+        output_enabled: Option<bool>,
+    ) -> Self {
         Self {
             input: input_enabled.unwrap_or(true).then(|| input.unwrap_or(base)),
-            output: output_enabled.unwrap_or(true).then(|| output.unwrap_or(base)),
+            output: output_enabled
+                .unwrap_or(true)
+                .then(|| output.unwrap_or(base)),
         }
     }
     pub fn get(&self, source: Source) -> Option<A> {
@@ -132,7 +141,10 @@ fn chars(s: &str) -> usize {
 fn check_len(field: &str, s: &str, min: usize, max: usize) -> Result<(), ConfigError> {
     let n = chars(s);
     if n < min || n > max {
-        return Err(ConfigError::new(field, format!("length must be between {min} and {max} characters, got {n}")));
+        return Err(ConfigError::new(
+            field,
+            format!("length must be between {min} and {max} characters, got {n}"),
+        ));
     }
     Ok(())
 }
@@ -145,7 +157,10 @@ impl CompiledGuardrail {
     }
 
     /// Validate and compile, taking model-based filters from `classifiers`.
-    pub fn compile_with(config: &GuardrailConfig, classifiers: &Classifiers) -> Result<Self, ConfigError> {
+    pub fn compile_with(
+        config: &GuardrailConfig,
+        classifiers: &Classifiers,
+    ) -> Result<Self, ConfigError> {
         validate_top(config)?;
         let mut unavailable = Vec::new();
 
@@ -162,11 +177,25 @@ impl CompiledGuardrail {
                 }
                 for (i, e) in list.iter().enumerate() {
                     let field = format!("{base}[{i}].type");
-                    let t = EntityType::parse(&e.entity_type).ok_or_else(|| ConfigError::new(&field, format!("unknown PII entity type '{}'", e.entity_type)))?;
+                    let t = EntityType::parse(&e.entity_type).ok_or_else(|| {
+                        ConfigError::new(
+                            &field,
+                            format!("unknown PII entity type '{}'", e.entity_type),
+                        )
+                    })?;
                     if pii_actions[t as usize].is_some() {
-                        return Err(ConfigError::new(&field, format!("duplicate PII entity type '{}'", e.entity_type)));
+                        return Err(ConfigError::new(
+                            &field,
+                            format!("duplicate PII entity type '{}'", e.entity_type),
+                        ));
                     }
-                    let a = DirActions::resolve(e.action, e.input_action, e.output_action, e.input_enabled, e.output_enabled);
+                    let a = DirActions::resolve(
+                        e.action,
+                        e.input_action,
+                        e.output_action,
+                        e.input_enabled,
+                        e.output_enabled,
+                    );
                     if a.input.is_some() || a.output.is_some() {
                         enabled.insert(t);
                     }
@@ -174,7 +203,9 @@ impl CompiledGuardrail {
                 }
             }
             if !enabled.is_empty() {
-                pii = Some(PiiDetector::new(enabled).map_err(|m| ConfigError::new("sensitiveInformationPolicyConfig.piiEntitiesConfig", m))?);
+                pii = Some(PiiDetector::new(enabled).map_err(|m| {
+                    ConfigError::new("sensitiveInformationPolicyConfig.piiEntitiesConfig", m)
+                })?);
             }
             if let Some(list) = &sip.regexes_config {
                 regexes = Some(CustomRegexes::compile(list)?);
@@ -188,7 +219,13 @@ impl CompiledGuardrail {
             if let Some(list) = &wp.words_config {
                 let base = "wordPolicyConfig.wordsConfig";
                 if list.is_empty() || list.len() > MAX_WORDS {
-                    return Err(ConfigError::new(base, format!("must contain between 1 and {MAX_WORDS} words, got {}", list.len())));
+                    return Err(ConfigError::new(
+                        base,
+                        format!(
+                            "must contain between 1 and {MAX_WORDS} words, got {}",
+                            list.len()
+                        ),
+                    ));
                 }
                 for (i, w) in list.iter().enumerate() {
                     let field = format!("{base}[{i}].text");
@@ -196,23 +233,47 @@ impl CompiledGuardrail {
                     if w.text.trim().is_empty() {
                         return Err(ConfigError::new(&field, "must not be blank"));
                     }
-                    let actions = DirActions::resolve(BlockAction::Block, w.input_action, w.output_action, w.input_enabled, w.output_enabled);
-                    entries.push(WordEntry::Custom { text: w.text.clone(), actions });
+                    let actions = DirActions::resolve(
+                        BlockAction::Block,
+                        w.input_action,
+                        w.output_action,
+                        w.input_enabled,
+                        w.output_enabled,
+                    );
+                    entries.push(WordEntry::Custom {
+                        text: w.text.clone(),
+                        actions,
+                    });
                 }
             }
             if let Some(list) = &wp.managed_word_lists_config {
                 for (i, m) in list.iter().enumerate() {
                     if list[..i].iter().any(|p| p.list_type == m.list_type) {
-                        return Err(ConfigError::new(format!("wordPolicyConfig.managedWordListsConfig[{i}].type"), "duplicate managed word list"));
+                        return Err(ConfigError::new(
+                            format!("wordPolicyConfig.managedWordListsConfig[{i}].type"),
+                            "duplicate managed word list",
+                        ));
                     }
-                    let actions = DirActions::resolve(BlockAction::Block, m.input_action, m.output_action, m.input_enabled, m.output_enabled);
+                    let actions = DirActions::resolve(
+                        BlockAction::Block,
+                        m.input_action,
+                        m.output_action,
+                        m.input_enabled,
+                        m.output_enabled,
+                    );
                     match m.list_type {
-                        ManagedWordsType::Profanity => entries.push(WordEntry::Managed { list: ManagedWordsType::Profanity, actions }),
+                        ManagedWordsType::Profanity => entries.push(WordEntry::Managed {
+                            list: ManagedWordsType::Profanity,
+                            actions,
+                        }),
                     }
                 }
             }
             if !entries.is_empty() {
-                words = Some(WordMatcher::new(&entries).map_err(|m| ConfigError::new("wordPolicyConfig", m))?);
+                words = Some(
+                    WordMatcher::new(&entries)
+                        .map_err(|m| ConfigError::new("wordPolicyConfig", m))?,
+                );
             }
         }
 
@@ -221,23 +282,59 @@ impl CompiledGuardrail {
         if let Some(cp) = &config.content_policy_config {
             let base = "contentPolicyConfig.filtersConfig";
             if cp.filters_config.is_empty() || cp.filters_config.len() > 6 {
-                return Err(ConfigError::new(base, "must contain between 1 and 6 filters"));
+                return Err(ConfigError::new(
+                    base,
+                    "must contain between 1 and 6 filters",
+                ));
             }
             for (i, f) in cp.filters_config.iter().enumerate() {
-                if cp.filters_config[..i].iter().any(|p| p.filter_type == f.filter_type) {
-                    return Err(ConfigError::new(format!("{base}[{i}].type"), format!("duplicate content filter type {}", f.filter_type.as_str())));
+                if cp.filters_config[..i]
+                    .iter()
+                    .any(|p| p.filter_type == f.filter_type)
+                {
+                    return Err(ConfigError::new(
+                        format!("{base}[{i}].type"),
+                        format!("duplicate content filter type {}", f.filter_type.as_str()),
+                    ));
                 }
-                if f.filter_type == ContentFilterType::PromptAttack && f.output_strength != FilterStrength::None {
-                    return Err(ConfigError::new(format!("{base}[{i}].outputStrength"), "PROMPT_ATTACK applies to input only; outputStrength must be NONE"));
+                if f.filter_type == ContentFilterType::PromptAttack
+                    && f.output_strength != FilterStrength::None
+                {
+                    return Err(ConfigError::new(
+                        format!("{base}[{i}].outputStrength"),
+                        "PROMPT_ATTACK applies to input only; outputStrength must be NONE",
+                    ));
                 }
-                let strength = DirActions::resolve(FilterStrength::None, Some(f.input_strength), Some(f.output_strength), f.input_enabled, f.output_enabled);
-                let action = DirActions::resolve(BlockAction::Block, f.input_action, f.output_action, f.input_enabled, f.output_enabled);
-                let active = [strength.input, strength.output].iter().any(|s| s.is_some_and(|s| s != FilterStrength::None));
+                let strength = DirActions::resolve(
+                    FilterStrength::None,
+                    Some(f.input_strength),
+                    Some(f.output_strength),
+                    f.input_enabled,
+                    f.output_enabled,
+                );
+                let action = DirActions::resolve(
+                    BlockAction::Block,
+                    f.input_action,
+                    f.output_action,
+                    f.input_enabled,
+                    f.output_enabled,
+                );
+                let active = [strength.input, strength.output]
+                    .iter()
+                    .any(|s| s.is_some_and(|s| s != FilterStrength::None));
                 let classifier = classifiers.content.get(&f.filter_type).cloned();
                 if active && classifier.is_none() {
-                    unavailable.push(UnavailableFilter { policy: "contentPolicy", name: f.filter_type.as_str().to_string() });
+                    unavailable.push(UnavailableFilter {
+                        policy: "contentPolicy",
+                        name: f.filter_type.as_str().to_string(),
+                    });
                 }
-                content_filters.push(ContentFilter { filter_type: f.filter_type, strength, action, classifier });
+                content_filters.push(ContentFilter {
+                    filter_type: f.filter_type,
+                    strength,
+                    action,
+                    classifier,
+                });
             }
         }
 
@@ -246,30 +343,51 @@ impl CompiledGuardrail {
         if let Some(tp) = &config.topic_policy_config {
             let base = "topicPolicyConfig.topicsConfig";
             if tp.topics_config.is_empty() || tp.topics_config.len() > 30 {
-                return Err(ConfigError::new(base, "must contain between 1 and 30 topics"));
+                return Err(ConfigError::new(
+                    base,
+                    "must contain between 1 and 30 topics",
+                ));
             }
             for (i, t) in tp.topics_config.iter().enumerate() {
                 // Topic names may be Japanese (a Sekisho extension of the
                 // service model's ASCII pattern); control characters are not.
                 check_len(&format!("{base}[{i}].name"), &t.name, 1, 100)?;
                 if t.name.chars().any(char::is_control) {
-                    return Err(ConfigError::new(format!("{base}[{i}].name"), "must not contain control characters"));
+                    return Err(ConfigError::new(
+                        format!("{base}[{i}].name"),
+                        "must not contain control characters",
+                    ));
                 }
                 check_len(&format!("{base}[{i}].definition"), &t.definition, 1, 200)?;
                 if let Some(ex) = &t.examples {
                     if ex.len() > 5 {
-                        return Err(ConfigError::new(format!("{base}[{i}].examples"), "at most 5 examples"));
+                        return Err(ConfigError::new(
+                            format!("{base}[{i}].examples"),
+                            "at most 5 examples",
+                        ));
                     }
                     for (j, e) in ex.iter().enumerate() {
                         check_len(&format!("{base}[{i}].examples[{j}]"), e, 1, 100)?;
                     }
                 }
-                let action = DirActions::resolve(BlockAction::Block, t.input_action, t.output_action, t.input_enabled, t.output_enabled);
-                topics.push(Topic { config: t.clone(), action });
+                let action = DirActions::resolve(
+                    BlockAction::Block,
+                    t.input_action,
+                    t.output_action,
+                    t.input_enabled,
+                    t.output_enabled,
+                );
+                topics.push(Topic {
+                    config: t.clone(),
+                    action,
+                });
             }
             if classifiers.topics.is_none() {
                 for t in &topics {
-                    unavailable.push(UnavailableFilter { policy: "topicPolicy", name: t.config.name.clone() });
+                    unavailable.push(UnavailableFilter {
+                        policy: "topicPolicy",
+                        name: t.config.name.clone(),
+                    });
                 }
             }
         }
@@ -282,13 +400,27 @@ impl CompiledGuardrail {
                 return Err(ConfigError::new(base, "must contain 1 or 2 filters"));
             }
             for (i, f) in gp.filters_config.iter().enumerate() {
-                if gp.filters_config[..i].iter().any(|p| p.filter_type == f.filter_type) {
-                    return Err(ConfigError::new(format!("{base}[{i}].type"), "duplicate grounding filter type"));
+                if gp.filters_config[..i]
+                    .iter()
+                    .any(|p| p.filter_type == f.filter_type)
+                {
+                    return Err(ConfigError::new(
+                        format!("{base}[{i}].type"),
+                        "duplicate grounding filter type",
+                    ));
                 }
                 if !(0.0..=0.99).contains(&f.threshold) || f.threshold.is_nan() {
-                    return Err(ConfigError::new(format!("{base}[{i}].threshold"), "must be between 0 and 0.99"));
+                    return Err(ConfigError::new(
+                        format!("{base}[{i}].threshold"),
+                        "must be between 0 and 0.99",
+                    ));
                 }
-                let g = GroundingFilter { filter_type: f.filter_type, threshold: f.threshold, action: f.action.unwrap_or(BlockAction::Block), enabled: f.enabled.unwrap_or(true) };
+                let g = GroundingFilter {
+                    filter_type: f.filter_type,
+                    threshold: f.threshold,
+                    action: f.action.unwrap_or(BlockAction::Block),
+                    enabled: f.enabled.unwrap_or(true),
+                };
                 if g.enabled && classifiers.grounding.is_none() {
                     unavailable.push(UnavailableFilter {
                         policy: "contextualGroundingPolicy",
@@ -303,10 +435,16 @@ impl CompiledGuardrail {
         }
         if let Some(ar) = &config.automated_reasoning_policy_config {
             if ar.policies.is_empty() || ar.policies.len() > 2 {
-                return Err(ConfigError::new("automatedReasoningPolicyConfig.policies", "must contain 1 or 2 policy ARNs"));
+                return Err(ConfigError::new(
+                    "automatedReasoningPolicyConfig.policies",
+                    "must contain 1 or 2 policy ARNs",
+                ));
             }
             for p in &ar.policies {
-                unavailable.push(UnavailableFilter { policy: "automatedReasoningPolicy", name: p.clone() });
+                unavailable.push(UnavailableFilter {
+                    policy: "automatedReasoningPolicy",
+                    name: p.clone(),
+                });
             }
         }
 
@@ -340,14 +478,23 @@ impl CompiledGuardrail {
 
 fn validate_top(c: &GuardrailConfig) -> Result<(), ConfigError> {
     check_len("name", &c.name, 1, 50)?;
-    if !c.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if !c
+        .name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return Err(ConfigError::new("name", "must match [0-9a-zA-Z-_]+"));
     }
     if let Some(d) = &c.description {
         check_len("description", d, 1, 200)?;
     }
     check_len("blockedInputMessaging", &c.blocked_input_messaging, 1, 500)?;
-    check_len("blockedOutputsMessaging", &c.blocked_outputs_messaging, 1, 500)?;
+    check_len(
+        "blockedOutputsMessaging",
+        &c.blocked_outputs_messaging,
+        1,
+        500,
+    )?;
     if let Some(t) = &c.tags
         && t.len() > 200
     {
@@ -376,7 +523,12 @@ pub(crate) struct WindowedSearch {
 
 impl WindowedSearch {
     pub fn new(min_window: usize, overlap: usize) -> Self {
-        Self { pos: 0, window: min_window, min_window: min_window.max(2 * overlap), overlap }
+        Self {
+            pos: 0,
+            window: min_window,
+            min_window: min_window.max(2 * overlap),
+            overlap,
+        }
     }
 
     /// Continue searching from `pos` (a char boundary).

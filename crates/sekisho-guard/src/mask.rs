@@ -17,7 +17,12 @@ pub(crate) struct MaskSpan {
 /// specific, then the earliest, so the result does not depend on the order
 /// the detectors reported in.
 pub(crate) fn mask(original: &str, mut spans: Vec<MaskSpan>) -> String {
-    spans.retain(|s| s.start < s.end && s.end <= original.len() && original.is_char_boundary(s.start) && original.is_char_boundary(s.end));
+    spans.retain(|s| {
+        s.start < s.end
+            && s.end <= original.len()
+            && original.is_char_boundary(s.start)
+            && original.is_char_boundary(s.end)
+    });
     if spans.is_empty() {
         return original.to_string();
     }
@@ -52,16 +57,30 @@ mod tests {
     use super::*;
 
     fn sp(start: usize, end: usize, tag: &str, specificity: u8) -> MaskSpan {
-        MaskSpan { start, end, tag: tag.into(), specificity }
+        MaskSpan {
+            start,
+            end,
+            tag: tag.into(),
+            specificity,
+        }
     }
 
     #[test]
     fn merges_overlaps_deterministically() {
         let s = "abcdefghij";
         assert_eq!(mask(s, vec![sp(2, 4, "{X}", 1)]), "ab{X}efghij");
-        assert_eq!(mask(s, vec![sp(2, 6, "{A}", 1), sp(4, 8, "{B}", 2)]), "ab{B}ij");
-        assert_eq!(mask(s, vec![sp(4, 8, "{B}", 1), sp(2, 6, "{A}", 1)]), "ab{A}ij");
-        assert_eq!(mask(s, vec![sp(0, 10, "{ALL}", 0), sp(2, 3, "{A}", 9)]), "{ALL}");
+        assert_eq!(
+            mask(s, vec![sp(2, 6, "{A}", 1), sp(4, 8, "{B}", 2)]),
+            "ab{B}ij"
+        );
+        assert_eq!(
+            mask(s, vec![sp(4, 8, "{B}", 1), sp(2, 6, "{A}", 1)]),
+            "ab{A}ij"
+        );
+        assert_eq!(
+            mask(s, vec![sp(0, 10, "{ALL}", 0), sp(2, 3, "{A}", 9)]),
+            "{ALL}"
+        );
         assert_eq!(mask("日本", vec![sp(1, 2, "{A}", 0)]), "日本");
     }
 }

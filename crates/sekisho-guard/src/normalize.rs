@@ -66,19 +66,34 @@ pub(crate) fn is_invisible(c: char) -> bool {
 fn is_dash(c: char) -> bool {
     matches!(
         c,
-        '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{2043}' | '\u{02D7}' | '\u{FE58}' | '\u{2500}' | '\u{2501}' | '\u{2E3A}' | '\u{2E3B}'
+        '\u{2010}'
+            ..='\u{2015}'
+                | '\u{2212}'
+                | '\u{2043}'
+                | '\u{02D7}'
+                | '\u{FE58}'
+                | '\u{2500}'
+                | '\u{2501}'
+                | '\u{2E3A}'
+                | '\u{2E3B}'
     )
 }
 
 /// Marks that read as a separator only between digits (the long-vowel mark
 /// and the middle dot are ordinary letters/punctuation in Japanese words).
 fn is_digit_only_separator(c: char) -> bool {
-    matches!(c, '\u{30FC}' | '\u{FF70}' | '\u{30FB}' | '\u{FF65}' | '\u{2027}')
+    matches!(
+        c,
+        '\u{30FC}' | '\u{FF70}' | '\u{30FB}' | '\u{FF65}' | '\u{2027}'
+    )
 }
 
 /// Could this original character become a digit in the view?
 fn is_digitish(c: char) -> bool {
-    c.is_ascii_digit() || ('\u{FF10}'..='\u{FF19}').contains(&c) || ('\u{1D7CE}'..='\u{1D7FF}').contains(&c) || kanji_digit(c).is_some()
+    c.is_ascii_digit()
+        || ('\u{FF10}'..='\u{FF19}').contains(&c)
+        || ('\u{1D7CE}'..='\u{1D7FF}').contains(&c)
+        || kanji_digit(c).is_some()
 }
 
 /// Characters NFKC maps to themselves, checked without running the
@@ -93,13 +108,28 @@ fn nfkc_stable(c: char) -> bool {
 /// Joins a starter with the marks that compose with it under NFKC
 /// (combining marks and the Japanese voiced-sound marks).
 fn is_combining(c: char) -> bool {
-    matches!(c, '\u{3099}' | '\u{309A}' | '\u{FF9E}' | '\u{FF9F}') || (c as u32 >= 0x300 && canonical_combining_class(c) != 0)
+    match c {
+        '\u{3099}' | '\u{309A}' | '\u{FF9E}' | '\u{FF9F}' => true,
+        // Kana and ideographs are starters: skip the table lookup.
+        c if (c as u32) < 0x300 || nfkc_stable(c) => false,
+        c => canonical_combining_class(c) != 0,
+    }
+}
+
+/// A character the fast path may copy as is: NFKC-stable and not one of
+/// the characters whose meaning depends on neighbouring digits.
+fn plain(c: char) -> bool {
+    nfkc_stable(c) && kanji_digit(c).is_none() && !is_digit_only_separator(c)
 }
 
 impl Normalized {
     /// Build the view of `original` in one pass.
     pub fn new(original: &str) -> Self {
-        let mut b = Builder { out: String::with_capacity(original.len()), segs: Vec::new(), last: None };
+        let mut b = Builder {
+            out: String::with_capacity(original.len()),
+            segs: Vec::new(),
+            last: None,
+        };
         let bytes = original.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
@@ -122,6 +152,21 @@ impl Normalized {
                 }
             }
             let rest = &original[i..];
+            // Japanese fast path: a run of plain kana/kanji is identity,
+            // except a last character that a combining mark follows.
+            let mut run = 0;
+            let mut it = rest.char_indices().peekable();
+            while let Some((off, c)) = it.next() {
+                if !plain(c) || it.peek().is_some_and(|(_, n)| is_combining(*n)) {
+                    break;
+                }
+                run = off + c.len_utf8();
+            }
+            if run > 0 {
+                b.identity(i, &rest[..run]);
+                i += run;
+                continue;
+            }
             let mut chars = rest.char_indices();
             let Some((_, c)) = chars.next() else { break };
             let mut end = c.len_utf8();
@@ -138,7 +183,10 @@ impl Normalized {
             b.cluster(i, cluster, c, single, next, rest[end..].chars().nth(1));
             i += end;
         }
-        Normalized { text: b.out, segs: b.segs }
+        Normalized {
+            text: b.out,
+            segs: b.segs,
+        }
     }
 
     /// The normalized view.
@@ -172,7 +220,11 @@ impl Normalized {
         if pos >= s.norm + s.norm_len {
             return s.orig + s.orig_len;
         }
-        if s.identity { s.orig + (pos - s.norm) } else { s.orig }
+        if s.identity {
+            s.orig + (pos - s.norm)
+        } else {
+            s.orig
+        }
     }
 
     fn map_end(&self, pos: usize) -> usize {
@@ -181,7 +233,11 @@ impl Normalized {
         }
         let i = self.seg_index(pos - 1);
         let s = self.segs[i];
-        if s.identity { s.orig + (pos - s.norm).min(s.orig_len) } else { s.orig + s.orig_len }
+        if s.identity {
+            s.orig + (pos - s.norm).min(s.orig_len)
+        } else {
+            s.orig + s.orig_len
+        }
     }
 }
 
@@ -206,14 +262,26 @@ impl Builder {
             l.orig_len += s.len();
             return;
         }
-        self.segs.push(Seg { norm, orig, norm_len: s.len(), orig_len: s.len(), identity: true });
+        self.segs.push(Seg {
+            norm,
+            orig,
+            norm_len: s.len(),
+            orig_len: s.len(),
+            identity: true,
+        });
     }
 
     fn replaced(&mut self, orig: usize, orig_len: usize, s: &str) {
         let norm = self.out.len();
         self.out.push_str(s);
         self.last = s.chars().next_back().or(self.last);
-        self.segs.push(Seg { norm, orig, norm_len: s.len(), orig_len, identity: false });
+        self.segs.push(Seg {
+            norm,
+            orig,
+            norm_len: s.len(),
+            orig_len,
+            identity: false,
+        });
     }
 
     fn last_is_digit(&self) -> bool {
@@ -230,7 +298,15 @@ impl Builder {
         matches!(it.next(), Some('-' | ' ')) && it.next().is_some_and(|c| c.is_ascii_digit())
     }
 
-    fn cluster(&mut self, orig: usize, cluster: &str, c: char, single: bool, next: Option<char>, after: Option<char>) {
+    fn cluster(
+        &mut self,
+        orig: usize,
+        cluster: &str,
+        c: char,
+        single: bool,
+        next: Option<char>,
+        after: Option<char>,
+    ) {
         let len = cluster.len();
         if single {
             if is_invisible(c) {
@@ -270,7 +346,11 @@ impl Builder {
     }
 
     fn identity_or_nfkc(&mut self, orig: usize, cluster: &str) {
-        let folded: String = cluster.nfkc().map(|ch| if is_dash(ch) { '-' } else { ch }).filter(|ch| !is_invisible(*ch)).collect();
+        let folded: String = cluster
+            .nfkc()
+            .map(|ch| if is_dash(ch) { '-' } else { ch })
+            .filter(|ch| !is_invisible(*ch))
+            .collect();
         if folded == cluster {
             self.identity(orig, cluster);
         } else {

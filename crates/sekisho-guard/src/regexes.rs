@@ -11,7 +11,10 @@ use regex_automata::meta::Regex;
 /// linear on text full of x's and no y.
 pub const MAX_REGEX_MATCH: usize = 1024;
 
-use crate::compile::{WindowedSearch, DirActions, MAX_REGEX_NFA_BYTES, MAX_REGEX_PATTERN_CHARS, MAX_REGEXES, TOO_LARGE, build_regex};
+use crate::compile::{
+    DirActions, MAX_REGEX_NFA_BYTES, MAX_REGEX_PATTERN_CHARS, MAX_REGEXES, TOO_LARGE,
+    WindowedSearch, build_regex,
+};
 use crate::config::{RegexConfig, SensitiveAction};
 use crate::error::ConfigError;
 
@@ -40,23 +43,40 @@ impl CustomRegexes {
     pub fn compile(list: &[RegexConfig]) -> Result<Self, ConfigError> {
         let base = "sensitiveInformationPolicyConfig.regexesConfig";
         if list.is_empty() || list.len() > MAX_REGEXES {
-            return Err(ConfigError::new(base, format!("must contain between 1 and {MAX_REGEXES} regexes, got {}", list.len())));
+            return Err(ConfigError::new(
+                base,
+                format!(
+                    "must contain between 1 and {MAX_REGEXES} regexes, got {}",
+                    list.len()
+                ),
+            ));
         }
         let mut entries = Vec::with_capacity(list.len());
         for (i, r) in list.iter().enumerate() {
             let n = r.name.chars().count();
             if n == 0 || n > 100 {
-                return Err(ConfigError::new(format!("{base}[{i}].name"), "length must be between 1 and 100 characters"));
+                return Err(ConfigError::new(
+                    format!("{base}[{i}].name"),
+                    "length must be between 1 and 100 characters",
+                ));
             }
             if let Some(d) = &r.description
                 && (d.is_empty() || d.chars().count() > 1000)
             {
-                return Err(ConfigError::new(format!("{base}[{i}].description"), "length must be between 1 and 1000 characters"));
+                return Err(ConfigError::new(
+                    format!("{base}[{i}].description"),
+                    "length must be between 1 and 1000 characters",
+                ));
             }
             let field = format!("{base}[{i}].pattern");
             let p = r.pattern.chars().count();
             if p == 0 || p > MAX_REGEX_PATTERN_CHARS {
-                return Err(ConfigError::new(&field, format!("length must be between 1 and {MAX_REGEX_PATTERN_CHARS} characters, got {p}")));
+                return Err(ConfigError::new(
+                    &field,
+                    format!(
+                        "length must be between 1 and {MAX_REGEX_PATTERN_CHARS} characters, got {p}"
+                    ),
+                ));
             }
             let regex = build_regex(std::slice::from_ref(&r.pattern), MAX_REGEX_NFA_BYTES).map_err(|e| {
                 if e.starts_with(TOO_LARGE) {
@@ -69,10 +89,24 @@ impl CustomRegexes {
             // A pattern that matches the empty string would "find" something
             // at every position and mask nothing useful.
             if regex.is_match("") {
-                return Err(ConfigError::new(&field, "pattern must not match the empty string"));
+                return Err(ConfigError::new(
+                    &field,
+                    "pattern must not match the empty string",
+                ));
             }
-            let actions = DirActions::resolve(r.action, r.input_action, r.output_action, r.input_enabled, r.output_enabled);
-            entries.push(CustomRegex { name: r.name.clone(), pattern: r.pattern.clone(), regex, actions });
+            let actions = DirActions::resolve(
+                r.action,
+                r.input_action,
+                r.output_action,
+                r.input_enabled,
+                r.output_enabled,
+            );
+            entries.push(CustomRegex {
+                name: r.name.clone(),
+                pattern: r.pattern.clone(),
+                regex,
+                actions,
+            });
         }
         Ok(Self { entries })
     }
@@ -93,7 +127,11 @@ impl CustomRegexes {
                 }
                 search.set_pos(next);
                 if m.start() < m.end() {
-                    out.push(RegexHit { index, start: m.start(), end: m.end() });
+                    out.push(RegexHit {
+                        index,
+                        start: m.start(),
+                        end: m.end(),
+                    });
                 }
             }
         }

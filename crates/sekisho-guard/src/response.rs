@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ContentFilterType, FilterStrength, GroundingFilterType, ManagedWordsType, TopicType};
+use crate::config::{
+    ContentFilterType, FilterStrength, GroundingFilterType, ManagedWordsType, TopicType,
+};
 
 /// `GuardrailContentSource`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -46,7 +48,13 @@ pub struct ContentBlock {
 impl ContentBlock {
     /// A plain text block with no qualifiers (guarded).
     pub fn text(text: impl Into<String>) -> Self {
-        Self { text: Some(TextBlock { text: text.into(), qualifiers: None }), image: None }
+        Self {
+            text: Some(TextBlock {
+                text: text.into(),
+                qualifiers: None,
+            }),
+            image: None,
+        }
     }
 }
 

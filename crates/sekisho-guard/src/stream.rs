@@ -48,8 +48,19 @@ pub struct StreamScanner<'g> {
 
 impl<'g> StreamScanner<'g> {
     pub fn new(guard: &'g CompiledGuardrail, source: Source) -> Self {
-        let longest_word = guard.words.as_ref().map_or(0, |_| crate::compile::MAX_WORD_CHARS);
-        Self { guard, source, hold: DEFAULT_HOLD_CHARS.max(longest_word + 1), context: String::new(), pending: String::new(), offset: 0, blocked: false }
+        let longest_word = guard
+            .words
+            .as_ref()
+            .map_or(0, |_| crate::compile::MAX_WORD_CHARS);
+        Self {
+            guard,
+            source,
+            hold: DEFAULT_HOLD_CHARS.max(longest_word + 1),
+            context: String::new(),
+            pending: String::new(),
+            offset: 0,
+            blocked: false,
+        }
     }
 
     /// The number of characters held back.
@@ -65,21 +76,31 @@ impl<'g> StreamScanner<'g> {
     /// Add a chunk; returns the text that became safe to release.
     pub fn push(&mut self, chunk: &str) -> StreamOutput {
         if self.blocked {
-            return StreamOutput { blocked: true, ..Default::default() };
+            return StreamOutput {
+                blocked: true,
+                ..Default::default()
+            };
         }
         self.pending.push_str(chunk);
         let n = self.pending.chars().count();
         if n <= self.hold {
             return StreamOutput::default();
         }
-        let safe = self.pending.char_indices().nth(n - self.hold).map_or(self.pending.len(), |(i, _)| i);
+        let safe = self
+            .pending
+            .char_indices()
+            .nth(n - self.hold)
+            .map_or(self.pending.len(), |(i, _)| i);
         self.release(safe)
     }
 
     /// End of stream: release everything left.
     pub fn finish(&mut self) -> StreamOutput {
         if self.blocked {
-            return StreamOutput { blocked: true, ..Default::default() };
+            return StreamOutput {
+                blocked: true,
+                ..Default::default()
+            };
         }
         let all = self.pending.len();
         self.release(all)
@@ -93,8 +114,16 @@ impl<'g> StreamScanner<'g> {
         let mine: Vec<Finding> = found.into_iter().filter(|f| f.end > ctx_len).collect();
         if mine.iter().any(|f| f.action == FindingAction::Block) {
             self.blocked = true;
-            let findings = mine.into_iter().filter(|f| f.action == FindingAction::Block).map(|f| self.shift(f, ctx_len)).collect();
-            return StreamOutput { text: String::new(), blocked: true, findings };
+            let findings = mine
+                .into_iter()
+                .filter(|f| f.action == FindingAction::Block)
+                .map(|f| self.shift(f, ctx_len))
+                .collect();
+            return StreamOutput {
+                text: String::new(),
+                blocked: true,
+                findings,
+            };
         }
         // Never cut through a match: move the safe point before any finding
         // that straddles it (it may still grow).
@@ -107,24 +136,47 @@ impl<'g> StreamScanner<'g> {
         let released: Vec<Finding> = mine
             .into_iter()
             .filter(|f| f.end - ctx_len <= safe)
-            .map(|f| Finding { start: f.start.saturating_sub(ctx_len), end: f.end - ctx_len, ..f })
+            .map(|f| Finding {
+                start: f.start.saturating_sub(ctx_len),
+                end: f.end - ctx_len,
+                ..f
+            })
             .collect();
         let refs: Vec<&Finding> = released.iter().collect();
         let text = self.guard.mask_text(&self.pending[..safe], &refs);
-        let findings = released.into_iter().map(|f| Finding { start: f.start + self.offset, end: f.end + self.offset, ..f }).collect();
+        let findings = released
+            .into_iter()
+            .map(|f| Finding {
+                start: f.start + self.offset,
+                end: f.end + self.offset,
+                ..f
+            })
+            .collect();
         // Keep the last released characters as context for what follows.
         self.context.push_str(&self.pending[..safe]);
         let keep = self.context.chars().count().saturating_sub(CONTEXT_CHARS);
         if keep > 0 {
-            let cut = self.context.char_indices().nth(keep).map_or(self.context.len(), |(i, _)| i);
+            let cut = self
+                .context
+                .char_indices()
+                .nth(keep)
+                .map_or(self.context.len(), |(i, _)| i);
             self.context.drain(..cut);
         }
         self.pending.drain(..safe);
         self.offset += safe;
-        StreamOutput { text, blocked: false, findings }
+        StreamOutput {
+            text,
+            blocked: false,
+            findings,
+        }
     }
 
     fn shift(&self, f: Finding, ctx_len: usize) -> Finding {
-        Finding { start: (f.start.saturating_sub(ctx_len)) + self.offset, end: f.end - ctx_len + self.offset, ..f }
+        Finding {
+            start: (f.start.saturating_sub(ctx_len)) + self.offset,
+            end: f.end - ctx_len + self.offset,
+            ..f
+        }
     }
 }

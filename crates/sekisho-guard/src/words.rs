@@ -4,7 +4,7 @@
 //! word boundaries ("ass" must not fire inside "class"); CJK has no spaces,
 //! so Japanese words match anywhere.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use std::collections::HashMap;
 
 use crate::compile::DirActions;
@@ -17,8 +17,14 @@ const PROFANITY_EN: &str = include_str!("../data/profanity_en.txt");
 const PROFANITY_JA: &str = include_str!("../data/profanity_ja.txt");
 
 pub(crate) enum WordEntry {
-    Custom { text: String, actions: DirActions<BlockAction> },
-    Managed { list: ManagedWordsType, actions: DirActions<BlockAction> },
+    Custom {
+        text: String,
+        actions: DirActions<BlockAction>,
+    },
+    Managed {
+        list: ManagedWordsType,
+        actions: DirActions<BlockAction>,
+    },
 }
 
 /// Where a pattern came from: a custom word (index into `custom`) or a managed list.
@@ -58,7 +64,10 @@ impl WordMatcher {
         let mut pats: Vec<(Vec<WordSource>, bool, bool)> = Vec::new();
         let mut custom = Vec::new();
         let mut managed = Vec::new();
-        let mut add = |word: &str, source: WordSource, texts: &mut Vec<String>, pats: &mut Vec<(Vec<WordSource>, bool, bool)>| {
+        let mut add = |word: &str,
+                       source: WordSource,
+                       texts: &mut Vec<String>,
+                       pats: &mut Vec<(Vec<WordSource>, bool, bool)>| {
             let norm = Normalized::new(word.trim());
             let t = norm.text().trim();
             if t.is_empty() {
@@ -80,12 +89,19 @@ impl WordMatcher {
             match e {
                 WordEntry::Custom { text, actions } => {
                     custom.push(*actions);
-                    add(text, WordSource::Custom(custom.len() - 1), &mut texts, &mut pats);
+                    add(
+                        text,
+                        WordSource::Custom(custom.len() - 1),
+                        &mut texts,
+                        &mut pats,
+                    );
                 }
                 WordEntry::Managed { list, actions } => {
                     managed.push((*list, *actions));
                     let data = match list {
-                        ManagedWordsType::Profanity => PROFANITY_EN.lines().chain(PROFANITY_JA.lines()),
+                        ManagedWordsType::Profanity => {
+                            PROFANITY_EN.lines().chain(PROFANITY_JA.lines())
+                        }
                     };
                     for w in data {
                         add(w, WordSource::Managed(*list), &mut texts, &mut pats);
@@ -93,12 +109,21 @@ impl WordMatcher {
                 }
             }
         }
+        // A full DFA is the fastest automaton; past a few thousand patterns
+        // its memory grows, so large custom lists let the builder choose.
+        let kind = (texts.len() <= 3000).then_some(AhoCorasickKind::DFA);
         let ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(kind)
             .build(&texts)
             .map_err(|e| format!("word list does not compile: {e}"))?;
-        Ok(Self { ac, pats, custom, managed })
+        Ok(Self {
+            ac,
+            pats,
+            custom,
+            managed,
+        })
     }
 
     /// Every occurrence (overlapping ones too: "bad" and "bad word").
@@ -114,7 +139,11 @@ impl WordMatcher {
                 continue;
             }
             for src in sources {
-                out.push(WordHit { start: s, end: e, source: *src });
+                out.push(WordHit {
+                    start: s,
+                    end: e,
+                    source: *src,
+                });
             }
         }
         out

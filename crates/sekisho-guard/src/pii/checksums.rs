@@ -28,13 +28,25 @@ pub fn luhn(digits: &[u8]) -> bool {
 /// a Luhn-valid string with no known prefix is more likely an id or a count.
 pub fn card_prefix_ok(d: &[u8]) -> bool {
     let n = d.len();
-    let p = |k: usize| d.get(..k).and_then(|s| std::str::from_utf8(s).ok()).and_then(|s| s.parse::<u32>().ok()).unwrap_or(0);
+    let p = |k: usize| {
+        d.get(..k)
+            .and_then(|s| std::str::from_utf8(s).ok())
+            .and_then(|s| s.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
     match d.first() {
-        Some(b'4') => matches!(n, 13 | 16 | 19),                                                 // Visa
-        Some(b'5') => (51..=55).contains(&p(2)) && n == 16,                                      // Mastercard
-        Some(b'2') => (2221..=2720).contains(&p(4)) && n == 16,                                  // Mastercard 2-series
-        Some(b'3') => matches!(p(2), 34 | 37) && n == 15 || (3528..=3589).contains(&p(4)) && (16..=19).contains(&n) || matches!(p(2), 30 | 36 | 38 | 39) && (14..=19).contains(&n), // Amex, JCB, Diners
-        Some(b'6') => (p(4) == 6011 || p(2) == 65 || (644..=649).contains(&p(3)) || p(2) == 62) && (16..=19).contains(&n), // Discover, UnionPay
+        Some(b'4') => matches!(n, 13 | 16 | 19),            // Visa
+        Some(b'5') => (51..=55).contains(&p(2)) && n == 16, // Mastercard
+        Some(b'2') => (2221..=2720).contains(&p(4)) && n == 16, // Mastercard 2-series
+        Some(b'3') => {
+            matches!(p(2), 34 | 37) && n == 15
+                || (3528..=3589).contains(&p(4)) && (16..=19).contains(&n)
+                || matches!(p(2), 30 | 36 | 38 | 39) && (14..=19).contains(&n)
+        } // Amex, JCB, Diners
+        Some(b'6') => {
+            (p(4) == 6011 || p(2) == 65 || (644..=649).contains(&p(3)) || p(2) == 62)
+                && (16..=19).contains(&n)
+        } // Discover, UnionPay
         _ => false,
     }
 }
@@ -42,7 +54,10 @@ pub fn card_prefix_ok(d: &[u8]) -> bool {
 /// IBAN (ISO 13616): move the first four characters to the end, letters to
 /// 10..35, the number mod 97 must be 1. Computed piecewise so any length works.
 pub fn iban(s: &[u8]) -> bool {
-    if !(15..=34).contains(&s.len()) || !s[..2].iter().all(u8::is_ascii_uppercase) || !s[2..4].iter().all(u8::is_ascii_digit) {
+    if !(15..=34).contains(&s.len())
+        || !s[..2].iter().all(u8::is_ascii_uppercase)
+        || !s[2..4].iter().all(u8::is_ascii_digit)
+    {
         return false;
     }
     let mut rem: u32 = 0;
@@ -52,7 +67,11 @@ pub fn iban(s: &[u8]) -> bool {
             b'A'..=b'Z' => u32::from(b - b'A') + 10,
             _ => return false,
         };
-        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
     }
     rem == 1
 }
@@ -68,7 +87,12 @@ pub fn aba_routing(d: &[u8]) -> bool {
         return false;
     }
     let w = [3, 7, 1];
-    d.iter().enumerate().map(|(i, b)| u32::from(b - b'0') * w[i % 3]).sum::<u32>() % 10 == 0
+    d.iter()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * w[i % 3])
+        .sum::<u32>()
+        % 10
+        == 0
 }
 
 /// My Number (個人番号): weights 6 5 4 3 2 7 6 5 4 3 2 over the first 11
@@ -78,7 +102,12 @@ pub fn my_number(d: &[u8]) -> bool {
         return false;
     }
     let w = [6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
-    let r = d[..11].iter().zip(w).map(|(b, w)| u32::from(b - b'0') * w).sum::<u32>() % 11;
+    let r = d[..11]
+        .iter()
+        .zip(w)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum::<u32>()
+        % 11;
     let check = if r <= 1 { 0 } else { 11 - r };
     u32::from(d[11] - b'0') == check
 }
@@ -89,7 +118,12 @@ pub fn corporate_number(d: &[u8]) -> bool {
     if d.len() != 13 || !d.iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let sum: u32 = d[1..].iter().rev().enumerate().map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 2 }).sum();
+    let sum: u32 = d[1..]
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 2 })
+        .sum();
     u32::from(d[0] - b'0') == 9 - sum % 9
 }
 
@@ -117,7 +151,11 @@ pub fn nhs(d: &[u8]) -> bool {
     if d.len() != 10 || !d.iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let sum: u32 = d[..9].iter().enumerate().map(|(i, b)| u32::from(b - b'0') * (10 - i as u32)).sum();
+    let sum: u32 = d[..9]
+        .iter()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * (10 - i as u32))
+        .sum();
     let check = match 11 - sum % 11 {
         11 => 0,
         10 => return false,
@@ -153,7 +191,11 @@ pub fn vin(s: &[u8]) -> bool {
         sum += v * w;
     }
     let check = sum % 11;
-    if check == 10 { s[8] == b'X' } else { u32::from(s[8]) == u32::from(b'0') + check }
+    if check == 10 {
+        s[8] == b'X'
+    } else {
+        u32::from(s[8]) == u32::from(b'0') + check
+    }
 }
 
 /// US SSN structure: area not 000, 666 or 9xx; group not 00; serial not 0000.
@@ -193,10 +235,20 @@ mod tests {
             assert!(corporate_number(v));
         }
         assert!(!corporate_number(b"7010705000726"));
-        assert!(jp_insurer_number(b"33120015") && jp_insurer_number(b"01040013") && !jp_insurer_number(b"01040014"));
+        assert!(
+            jp_insurer_number(b"33120015")
+                && jp_insurer_number(b"01040013")
+                && !jp_insurer_number(b"01040014")
+        );
         assert!(nhs(b"9434765919") && !nhs(b"9434765918"));
-        assert!(vin(b"1M8GDM9AXKP042788") && vin(b"11111111111111111") && !vin(b"1M8GDM9A1KP042788"));
-        assert!(ssn_structure(b"123456789") && !ssn_structure(b"000123456") && !ssn_structure(b"666123456"));
+        assert!(
+            vin(b"1M8GDM9AXKP042788") && vin(b"11111111111111111") && !vin(b"1M8GDM9A1KP042788")
+        );
+        assert!(
+            ssn_structure(b"123456789")
+                && !ssn_structure(b"000123456")
+                && !ssn_structure(b"666123456")
+        );
         assert!(itin_structure(b"912701234") && !itin_structure(b"912401234"));
         assert!(!luhn(b"") && !my_number(b"12ab") && !iban(b"xx"));
     }

@@ -104,7 +104,10 @@ mod tests {
 
     #[test]
     fn thirty_one_bedrock_types_round_trip() {
-        assert_eq!(EntityType::ALL.iter().filter(|t| t.is_bedrock()).count(), 31);
+        assert_eq!(
+            EntityType::ALL.iter().filter(|t| t.is_bedrock()).count(),
+            31
+        );
         assert_eq!(EntityType::ALL.len(), 40);
         for t in EntityType::ALL {
             assert_eq!(EntityType::parse(t.as_str()), Some(*t));

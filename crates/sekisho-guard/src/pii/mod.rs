@@ -48,10 +48,20 @@ pub(crate) struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     fn new(text: &'a str, matcher: &'a ContextMatcher) -> Self {
-        Self { text, matcher, hits: OnceCell::new() }
+        Self {
+            text,
+            matcher,
+            hits: OnceCell::new(),
+        }
     }
     fn hits(&self) -> &ContextHits {
-        self.hits.get_or_init(|| if self.text.is_empty() { ContextHits::empty() } else { self.matcher.scan(self.text) })
+        self.hits.get_or_init(|| {
+            if self.text.is_empty() {
+                ContextHits::empty()
+            } else {
+                self.matcher.scan(self.text)
+            }
+        })
     }
     pub(crate) fn has(&self, want: u32, start: usize, end: usize) -> bool {
         self.hits().has(want, start, end)
@@ -62,7 +72,11 @@ impl<'a> Ctx<'a> {
     /// Invoice registration numbers are "T" + the corporate number.
     pub(crate) fn preceded_by_t(&self, start: usize) -> bool {
         let before = self.text[..start].trim_end_matches([' ', '-']);
-        before.ends_with('T') && !before[..before.len() - 1].bytes().next_back().is_some_and(|c| c.is_ascii_alphanumeric())
+        before.ends_with('T')
+            && !before[..before.len() - 1]
+                .bytes()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_alphanumeric())
     }
     pub(crate) fn preceded_by_postal_mark(&self, start: usize) -> bool {
         self.text[..start].trim_end_matches(' ').ends_with('〒')
@@ -79,7 +93,9 @@ pub struct PiiDetector {
 
 impl std::fmt::Debug for PiiDetector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PiiDetector").field("shapes", &self.shapes).finish()
+        f.debug_struct("PiiDetector")
+            .field("shapes", &self.shapes)
+            .finish()
     }
 }
 
@@ -95,9 +111,22 @@ impl PiiDetector {
                 pats.push(pat);
             }
         }
-        let regex = if pats.is_empty() { None } else { Some(build_regex(&pats, 256 << 20)?) };
-        let numeric = if enabled.any(patterns::NUMERIC_TYPES) { Some(build_regex(&[patterns::NUMERIC.to_string()], 16 << 20)?) } else { None };
-        Ok(Self { regex, shapes, numeric, context: ContextMatcher::new() })
+        let regex = if pats.is_empty() {
+            None
+        } else {
+            Some(build_regex(&pats, 256 << 20)?)
+        };
+        let numeric = if enabled.any(patterns::NUMERIC_TYPES) {
+            Some(build_regex(&[patterns::NUMERIC.to_string()], 16 << 20)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            regex,
+            shapes,
+            numeric,
+            context: ContextMatcher::new(),
+        })
     }
 
     /// All detections in the normalized `text`, in order of start. They may
@@ -110,7 +139,9 @@ impl PiiDetector {
         let mut pos = 0;
         while pos < text.len() {
             search.set_pos(pos);
-            let Some((m, cut)) = search.find(re, text) else { break };
+            let Some((m, cut)) = search.find(re, text) else {
+                break;
+            };
             let s = m.start();
             let mut e = m.end();
             let shape = self.shapes[m.pattern().as_usize()];
@@ -118,7 +149,10 @@ impl PiiDetector {
             // read the rest of it in one anchored pass.
             if cut
                 && shape == Shape::Numeric
-                && let Some(nr) = self.numeric.as_ref().and_then(|n| n.search(&Input::new(text).range(s..).anchored(Anchored::Yes)))
+                && let Some(nr) = self
+                    .numeric
+                    .as_ref()
+                    .and_then(|n| n.search(&Input::new(text).range(s..).anchored(Anchored::Yes)))
             {
                 e = nr.end();
             }
@@ -131,7 +165,11 @@ impl PiiDetector {
             } else if text.as_bytes()[s].is_ascii_digit() && self.numeric.is_some() {
                 // A digit-led candidate that is not what its shape promised
                 // (17 digits are no VIN) may still be a numeric identifier.
-                if let Some(nr) = self.numeric.as_ref().and_then(|n| n.search(&Input::new(text).range(s..).anchored(Anchored::Yes))) {
+                if let Some(nr) = self
+                    .numeric
+                    .as_ref()
+                    .and_then(|n| n.search(&Input::new(text).range(s..).anchored(Anchored::Yes)))
+                {
                     numeric::analyze(text, nr.start(), nr.end(), &cx, &mut out);
                     next = nr.end().max(s + 1);
                 }
@@ -148,4 +186,3 @@ impl PiiDetector {
         out
     }
 }
-

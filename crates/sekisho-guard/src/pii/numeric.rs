@@ -45,7 +45,12 @@ impl Window<'_> {
         &self.digits[..self.n]
     }
     fn shape(&self, lens: &[usize]) -> bool {
-        self.groups.len() == lens.len() && self.groups.iter().zip(lens).all(|(g, l)| g.end - g.start == *l)
+        self.groups.len() == lens.len()
+            && self
+                .groups
+                .iter()
+                .zip(lens)
+                .all(|(g, l)| g.end - g.start == *l)
     }
     fn grouped(&self) -> bool {
         self.groups.len() > 1
@@ -53,7 +58,13 @@ impl Window<'_> {
 }
 
 /// Analyse the run `text[start..end]` and push what it contains.
-pub(super) fn analyze(text: &str, start: usize, end: usize, cx: &Ctx<'_>, out: &mut Vec<Detection>) {
+pub(super) fn analyze(
+    text: &str,
+    start: usize,
+    end: usize,
+    cx: &Ctx<'_>,
+    out: &mut Vec<Detection>,
+) {
     let bytes = text.as_bytes();
     let mut groups: Vec<Group> = Vec::new();
     let mut i = start;
@@ -66,7 +77,11 @@ pub(super) fn analyze(text: &str, start: usize, end: usize, cx: &Ctx<'_>, out: &
             while i < end && bytes[i].is_ascii_digit() {
                 i += 1;
             }
-            groups.push(Group { start: s, end: i, sep_before: sep });
+            groups.push(Group {
+                start: s,
+                end: i,
+                sep_before: sep,
+            });
             sep = 0;
             continue;
         }
@@ -87,7 +102,11 @@ pub(super) fn analyze(text: &str, start: usize, end: usize, cx: &Ctx<'_>, out: &
     let open = start < bytes.len() && bytes[start] == b'(' && text[start..end].contains(')');
     let whole_start = if plus || open { start } else { groups[0].start };
     if let Some(types) = window(text, &groups, 0, groups.len(), whole_start, plus, cx, false) {
-        out.push(Detection { start: whole_start, end: groups[groups.len() - 1].end, types });
+        out.push(Detection {
+            start: whole_start,
+            end: groups[groups.len() - 1].end,
+            types,
+        });
         return;
     }
     if groups.len() == 1 {
@@ -115,7 +134,11 @@ pub(super) fn analyze(text: &str, start: usize, end: usize, cx: &Ctx<'_>, out: &
             }
         }
         if let Some((gj, types)) = best {
-            out.push(Detection { start: groups[gi].start, end: groups[gj].end, types });
+            out.push(Detection {
+                start: groups[gi].start,
+                end: groups[gj].end,
+                types,
+            });
             gi = gj + 1;
         } else {
             gi += 1;
@@ -124,9 +147,26 @@ pub(super) fn analyze(text: &str, start: usize, end: usize, cx: &Ctx<'_>, out: &
 }
 
 #[allow(clippy::too_many_arguments)]
-fn window(text: &str, all: &[Group], gi: usize, gj: usize, start: usize, plus: bool, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityType]> {
+fn window(
+    text: &str,
+    all: &[Group],
+    gi: usize,
+    gj: usize,
+    start: usize,
+    plus: bool,
+    cx: &Ctx<'_>,
+    sub: bool,
+) -> Option<&'static [EntityType]> {
     let groups = &all[gi..gj];
-    let mut w = Window { digits: [0; MAX_DIGITS], n: 0, groups, seps: 0, start, end: groups.last()?.end, plus };
+    let mut w = Window {
+        digits: [0; MAX_DIGITS],
+        n: 0,
+        groups,
+        seps: 0,
+        start,
+        end: groups.last()?.end,
+        plus,
+    };
     for (k, g) in groups.iter().enumerate() {
         if k > 0 {
             w.seps |= g.sep_before;
@@ -156,7 +196,8 @@ fn not_an_identifier(text: &str, w: &Window<'_>) -> bool {
     if prev.is_some_and(|c| matches!(c, '¥' | '$' | '€' | '£' | '\\' | '#' | '№')) {
         return true;
     }
-    if next.is_some_and(|c| "円万億兆年月日時分秒個件人回台枚本%倍度点位号".contains(c)) {
+    if next.is_some_and(|c| "円万億兆年月日時分秒個件人回台枚本%倍度点位号".contains(c))
+    {
         return true;
     }
     let pb = text.as_bytes();
@@ -175,7 +216,8 @@ fn not_an_identifier(text: &str, w: &Window<'_>) -> bool {
     };
     if w.groups.len() == 3 && w.seps & (SPACE | PAREN) == 0 {
         let small = |k: usize| (1..=2).contains(&len(k));
-        if year(&w.groups[0]) && small(1) && small(2) || small(0) && small(1) && year(&w.groups[2]) {
+        if year(&w.groups[0]) && small(1) && small(2) || small(0) && small(1) && year(&w.groups[2])
+        {
             return true;
         }
     }
@@ -191,7 +233,11 @@ fn classify(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityT
     let shape_ok = !sub;
 
     if w.plus && (8..=15).contains(&n) {
-        return Some(if d.starts_with(b"81") { &[JpPhone, Phone] } else { &[Phone] });
+        return Some(if d.starts_with(b"81") {
+            &[JpPhone, Phone]
+        } else {
+            &[Phone]
+        });
     }
     if (13..=19).contains(&n) && cs::luhn(d) && cs::card_prefix_ok(d) && (!sub || n >= 15) {
         return Some(&[CardNumber]);
@@ -207,10 +253,14 @@ fn classify(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityT
     if n == 13 && cs::corporate_number(d) && (has(ctx::CORP) || cx.preceded_by_t(w.start)) {
         return Some(&[JpCorporateNumber]);
     }
-    if has(ctx::JP_BANK) && !has(ctx::POSTAL) && (n == 7 || n == 8 || n == 13 && w.shape(&[5, 8]) || n == 14 && w.shape(&[4, 3, 7])) {
+    if has(ctx::JP_BANK)
+        && !has(ctx::POSTAL)
+        && (n == 7 || n == 8 || n == 13 && w.shape(&[5, 8]) || n == 14 && w.shape(&[4, 3, 7]))
+    {
         return Some(&[JpBankAccount, UsBankAccount]);
     }
-    if n == 8 && has(ctx::HEALTH_INS) && cs::jp_insurer_number(d) || n == 6 && has(ctx::HEALTH_INS) {
+    if n == 8 && has(ctx::HEALTH_INS) && cs::jp_insurer_number(d) || n == 6 && has(ctx::HEALTH_INS)
+    {
         return Some(&[JpHealthInsuranceNumber]);
     }
     if n == 9 {
@@ -221,7 +271,10 @@ fn classify(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityT
         if cs::ssn_structure(d) && (ssn_shape || has(ctx::SSN)) {
             return Some(&[UsSsn]);
         }
-        if cs::luhn(d) && d[0] != b'8' && (has(ctx::SIN) || shape_ok && w.shape(&[3, 3, 3]) && !has(ctx::PHONE)) {
+        if cs::luhn(d)
+            && d[0] != b'8'
+            && (has(ctx::SIN) || shape_ok && w.shape(&[3, 3, 3]) && !has(ctx::PHONE))
+        {
             return Some(&[CaSocialInsuranceNumber]);
         }
         if cs::aba_routing(d) && has(ctx::ROUTING) {
@@ -244,7 +297,11 @@ fn classify(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityT
     if let Some(t) = phone(w, cx, sub) {
         return Some(t);
     }
-    if n == 7 && (cx.preceded_by_postal_mark(w.start) || has(ctx::POSTAL) || shape_ok && w.shape(&[3, 4]) && w.seps == HYPHEN) {
+    if n == 7
+        && (cx.preceded_by_postal_mark(w.start)
+            || has(ctx::POSTAL)
+            || shape_ok && w.shape(&[3, 4]) && w.seps == HYPHEN)
+    {
         return Some(&[JpPostalCode]);
     }
     if (3..=4).contains(&n) && has(ctx::CVV) {
@@ -279,15 +336,21 @@ fn phone(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityType
     let labelled = cx.has(ctx::PHONE, w.start, w.end);
     let grouped = !sub && w.grouped() && w.seps & DOT == 0;
     if d[0] == b'0' && n >= 10 && d[1] != b'0' {
-        let mobile = n == 11 && matches!(&d[..3], b"060" | b"070" | b"080" | b"090" | b"050" | b"020");
-        let free = d.starts_with(b"0120") && n == 10 || d.starts_with(b"0800") && n == 11 || d.starts_with(b"0570") && n == 10;
+        let mobile =
+            n == 11 && matches!(&d[..3], b"060" | b"070" | b"080" | b"090" | b"050" | b"020");
+        let free = d.starts_with(b"0120") && n == 10
+            || d.starts_with(b"0800") && n == 11
+            || d.starts_with(b"0570") && n == 10;
         let fixed = n == 10;
         if (mobile || free || fixed) && (grouped || labelled || mobile && !sub) {
             return Some(&[JpPhone, Phone]);
         }
     }
-    let nanp = |d: &[u8]| d.len() == 10 && (b'2'..=b'9').contains(&d[0]) && (b'2'..=b'9').contains(&d[3]);
-    if nanp(d) && (labelled || grouped && (w.shape(&[3, 3, 4]) || w.seps & PAREN != 0)) || n == 11 && d[0] == b'1' && nanp(&d[1..]) && (labelled || grouped) {
+    let nanp =
+        |d: &[u8]| d.len() == 10 && (b'2'..=b'9').contains(&d[0]) && (b'2'..=b'9').contains(&d[3]);
+    if nanp(d) && (labelled || grouped && (w.shape(&[3, 3, 4]) || w.seps & PAREN != 0))
+        || n == 11 && d[0] == b'1' && nanp(&d[1..]) && (labelled || grouped)
+    {
         return Some(&[Phone]);
     }
     if labelled && (7..=15).contains(&n) && w.grouped() {

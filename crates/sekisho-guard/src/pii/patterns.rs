@@ -47,12 +47,41 @@ pub(super) enum Shape {
 
 /// Types a numeric run can turn out to be.
 pub(super) const NUMERIC_TYPES: &[EntityType] = &[
-    CardNumber, CardCvv, UsSsn, UsItin, CaSocialInsuranceNumber, UsRouting, UsBankAccount, UkNhsNumber, UkUtr, CaHealthNumber, Phone, Pin, UsPassport,
-    DriverId, JpMyNumber, JpCorporateNumber, JpPhone, JpPostalCode, JpDriversLicense, JpBankAccount, JpHealthInsuranceNumber,
+    CardNumber,
+    CardCvv,
+    UsSsn,
+    UsItin,
+    CaSocialInsuranceNumber,
+    UsRouting,
+    UsBankAccount,
+    UkNhsNumber,
+    UkUtr,
+    CaHealthNumber,
+    Phone,
+    Pin,
+    UsPassport,
+    DriverId,
+    JpMyNumber,
+    JpCorporateNumber,
+    JpPhone,
+    JpPostalCode,
+    JpDriversLicense,
+    JpBankAccount,
+    JpHealthInsuranceNumber,
 ];
 
 /// Honorifics after a name, as in the NameHonorific pattern (longest first).
-const HONORIFICS: &[&str] = &["ちゃん", "さま", "さん", "くん", "先生", "様", "殿", "氏", "君"];
+const HONORIFICS: &[&str] = &[
+    "ちゃん",
+    "さま",
+    "さん",
+    "くん",
+    "先生",
+    "様",
+    "殿",
+    "氏",
+    "君",
+];
 
 const SECRET_VALUE: &str = r"[\x22'「]?[\x21-\x7E]+";
 
@@ -135,7 +164,8 @@ pub(super) fn table() -> Vec<(Shape, String, &'static [EntityType])> {
 }
 
 /// Digits joined by single separators; a leading "+" or "(" for phones.
-pub(super) const NUMERIC: &str = r"[+(]?[0-9]+(?:(?:[ ]{0,2}[\-.][ ]{0,2}|[ ]{1,2}|[ ]?\([ ]?|[ ]?\)[ ]?)[0-9]+)*\)?";
+pub(super) const NUMERIC: &str =
+    r"[+(]?[0-9]+(?:(?:[ ]{0,2}[\-.][ ]{0,2}|[ ]{1,2}|[ ]?\([ ]?|[ ]?\)[ ]?)[0-9]+)*\)?";
 
 /// Shapes whose match length is bounded by the pattern and for which, after
 /// a failed validation, the scan resumes one character later (at most a
@@ -148,19 +178,41 @@ pub(super) fn bounded(shape: Shape) -> bool {
     // rejected at every later one, and retrying them would multiply the work.
     matches!(
         shape,
-        Shape::NamePairEn | Shape::NameSpacedJa | Shape::NameFurigana | Shape::NameTitle | Shape::JpPlate | Shape::Swift | Shape::Iban | Shape::AlnumId | Shape::Nino | Shape::Vin | Shape::Age
+        Shape::NamePairEn
+            | Shape::NameSpacedJa
+            | Shape::NameFurigana
+            | Shape::NameTitle
+            | Shape::JpPlate
+            | Shape::Swift
+            | Shape::Iban
+            | Shape::AlnumId
+            | Shape::Nino
+            | Shape::Vin
+            | Shape::Age
     )
 }
 
 /// Validate one candidate. Returns the detections (usually one) or nothing.
-pub(super) fn validate(shape: Shape, text: &str, s: usize, e: usize, cx: &Ctx<'_>) -> Option<Detection> {
+pub(super) fn validate(
+    shape: Shape,
+    text: &str,
+    s: usize,
+    e: usize,
+    cx: &Ctx<'_>,
+) -> Option<Detection> {
     let m = &text[s..e];
     let b = text.as_bytes();
-    let det = |start: usize, end: usize, types: &'static [EntityType]| Some(Detection { start, end, types });
+    let det = |start: usize, end: usize, types: &'static [EntityType]| {
+        Some(Detection { start, end, types })
+    };
     match shape {
         Shape::Url => {
             let trimmed = m.trim_end_matches(['.', ',', ';', ':', '!', '?', '\'']);
-            let trimmed = if !trimmed.contains('(') { trimmed.trim_end_matches(')') } else { trimmed };
+            let trimmed = if !trimmed.contains('(') {
+                trimmed.trim_end_matches(')')
+            } else {
+                trimmed
+            };
             det(s, s + trimmed.len(), &[Url])
         }
         Shape::Email => {
@@ -171,11 +223,15 @@ pub(super) fn validate(shape: Shape, text: &str, s: usize, e: usize, cx: &Ctx<'_
             det(s, e, &[Email])
         }
         Shape::AwsSecretLabel => {
-            if b.get(e).is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'+' | b'=')) {
+            if b.get(e)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'+' | b'='))
+            {
                 return None;
             }
             let v = &m[m.len() - 40..];
-            let mixed = v.bytes().any(|c| c.is_ascii_lowercase()) && v.bytes().any(|c| c.is_ascii_uppercase()) && v.bytes().any(|c| c.is_ascii_digit());
+            let mixed = v.bytes().any(|c| c.is_ascii_lowercase())
+                && v.bytes().any(|c| c.is_ascii_uppercase())
+                && v.bytes().any(|c| c.is_ascii_digit());
             mixed.then_some(())?;
             det(e - 40, e, &[AwsSecretKey])
         }
@@ -185,7 +241,10 @@ pub(super) fn validate(shape: Shape, text: &str, s: usize, e: usize, cx: &Ctx<'_
             let value = &m[vs..ve];
             let types: &'static [EntityType] = if shape == Shape::Username {
                 &[Username]
-            } else if (label.starts_with("pin") || label.starts_with("暗証番号") || label.starts_with("pass code") || label.starts_with("passcode"))
+            } else if (label.starts_with("pin")
+                || label.starts_with("暗証番号")
+                || label.starts_with("pass code")
+                || label.starts_with("passcode"))
                 && value.bytes().all(|c| c.is_ascii_digit())
                 && (4..=8).contains(&value.len())
             {
@@ -212,7 +271,9 @@ pub(super) fn validate(shape: Shape, text: &str, s: usize, e: usize, cx: &Ctx<'_
             // than 80 characters, and a trailing particle is not part of it.
             let v = &m[vs..];
             let mut end = v.char_indices().nth(80).map_or(v.len(), |(i, _)| i);
-            if let Some((i, _)) = v.char_indices().find(|(i, c)| *i > 0 && matches!(c, '\u{3041}'..='\u{3096}') && !v[..*i].ends_with(['ヶ', 'ケ'])) {
+            if let Some((i, _)) = v.char_indices().find(|(i, c)| {
+                *i > 0 && matches!(c, '\u{3041}'..='\u{3096}') && !v[..*i].ends_with(['ヶ', 'ケ'])
+            }) {
                 end = end.min(i);
             }
             let v = ja::trim_address_value(&v[..end]);
@@ -283,7 +344,8 @@ pub(super) fn validate(shape: Shape, text: &str, s: usize, e: usize, cx: &Ctx<'_
             None
         }
         Shape::Swift => {
-            let has_digit = m[6..8].bytes().any(|c| c.is_ascii_digit()) || m.len() == 11 && m[8..].bytes().any(|c| c.is_ascii_digit());
+            let has_digit = m[6..8].bytes().any(|c| c.is_ascii_digit())
+                || m.len() == 11 && m[8..].bytes().any(|c| c.is_ascii_digit());
             (cx.has(ctx::SWIFT, s, e) || has_digit).then_some(())?;
             det(s, e, &[SwiftCode])
         }
@@ -308,7 +370,9 @@ pub(super) fn validate(shape: Shape, text: &str, s: usize, e: usize, cx: &Ctx<'_
             if s > 0 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'.') {
                 return None;
             }
-            if b.get(e).is_some_and(|c| c.is_ascii_alphanumeric()) || b.get(e) == Some(&b'.') && b.get(e + 1).is_some_and(u8::is_ascii_digit) {
+            if b.get(e).is_some_and(|c| c.is_ascii_alphanumeric())
+                || b.get(e) == Some(&b'.') && b.get(e + 1).is_some_and(u8::is_ascii_digit)
+            {
                 return None;
             }
             m.parse::<std::net::Ipv4Addr>().ok()?;
@@ -318,7 +382,9 @@ pub(super) fn validate(shape: Shape, text: &str, s: usize, e: usize, cx: &Ctx<'_
             det(s, e, &[IpAddress])
         }
         Shape::Ipv6 => {
-            if s > 0 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b':') || b.get(e).is_some_and(|c| c.is_ascii_alphanumeric()) {
+            if s > 0 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b':')
+                || b.get(e).is_some_and(|c| c.is_ascii_alphanumeric())
+            {
                 return None;
             }
             (m.bytes().filter(u8::is_ascii_hexdigit).count() >= 2).then_some(())?;
@@ -334,7 +400,10 @@ pub(super) fn validate(shape: Shape, text: &str, s: usize, e: usize, cx: &Ctx<'_
             let digits: String = m[ds..].chars().take_while(char::is_ascii_digit).collect();
             let age: u32 = digits.parse().ok()?;
             (age <= 130).then_some(())?;
-            if ds == 0 && s > 0 && (b[s - 1].is_ascii_digit() || b[s - 1] == b'.' || b[s - 1] == b',') {
+            if ds == 0
+                && s > 0
+                && (b[s - 1].is_ascii_digit() || b[s - 1] == b'.' || b[s - 1] == b',')
+            {
                 return None;
             }
             det(s + ds, e, &[Age])
@@ -388,13 +457,17 @@ fn after_label_space(m: &str) -> Option<usize> {
 }
 
 fn last_token_start(m: &str) -> usize {
-    m.rfind([' ', ':', '：', '#']).map_or(0, |i| i + m[i..].chars().next().map_or(1, char::len_utf8))
+    m.rfind([' ', ':', '：', '#'])
+        .map_or(0, |i| i + m[i..].chars().next().map_or(1, char::len_utf8))
 }
 
 /// The value of a "password: xxx" or "パスワードは xxx" candidate, without
 /// opening/closing quotes and a sentence-final period.
 fn secret_value(m: &str) -> Option<(usize, usize)> {
-    let sep = [" is ", ":", "：", "=", "は"].iter().filter_map(|p| m.find(p).map(|i| (i, p.len()))).min_by_key(|(i, _)| *i)?;
+    let sep = [" is ", ":", "：", "=", "は"]
+        .iter()
+        .filter_map(|p| m.find(p).map(|i| (i, p.len())))
+        .min_by_key(|(i, _)| *i)?;
     let mut vs = sep.0 + sep.1;
     while m[vs..].starts_with(' ') {
         vs += 1;
