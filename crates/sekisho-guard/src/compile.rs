@@ -103,32 +103,49 @@ pub struct CompiledGuardrail {
 /// Build a leftmost-first meta regex (lazy DFA; no backtracking engine) with
 /// an NFA size limit.
 pub(crate) fn build_regex(patterns: &[String], nfa_limit: usize) -> Result<Regex, String> {
-    Regex::builder()
-        .configure(
-            Regex::config()
-                .match_kind(MatchKind::LeftmostFirst)
-                .nfa_size_limit(Some(nfa_limit))
-                .hybrid_cache_capacity(8 << 20)
-                .backtrack(false)
-                .which_captures(WhichCaptures::Implicit),
-        )
+    regex_builder(nfa_limit)
         .syntax(syntax::Config::new().unicode(true).utf8(true))
         .build_many(patterns)
-        .map_err(|e| {
-            if let Some(limit) = e.size_limit() {
-                format!("{TOO_LARGE} (limit {limit} bytes)")
-            } else if let Some(se) = e.syntax_error() {
-                se.to_string()
-            } else {
-                let mut msg = e.to_string();
-                let mut src = std::error::Error::source(&e);
-                while let Some(s) = src {
-                    msg = format!("{msg}: {s}");
-                    src = s.source();
-                }
-                msg
-            }
-        })
+        .map_err(|e| build_error(&e))
+}
+
+/// Build from parsed (and rewritten) syntax trees; same limits.
+pub(crate) fn build_regex_hir(
+    hirs: &[regex_syntax::hir::Hir],
+    nfa_limit: usize,
+) -> Result<Regex, String> {
+    regex_builder(nfa_limit)
+        .build_many_from_hir(hirs)
+        .map_err(|e| build_error(&e))
+}
+
+fn regex_builder(nfa_limit: usize) -> regex_automata::meta::Builder {
+    let mut b = Regex::builder();
+    b.configure(
+        Regex::config()
+            .match_kind(MatchKind::LeftmostFirst)
+            .nfa_size_limit(Some(nfa_limit))
+            .hybrid_cache_capacity(8 << 20)
+            .backtrack(false)
+            .which_captures(WhichCaptures::Implicit),
+    );
+    b
+}
+
+fn build_error(e: &regex_automata::meta::BuildError) -> String {
+    if let Some(limit) = e.size_limit() {
+        format!("{TOO_LARGE} (limit {limit} bytes)")
+    } else if let Some(se) = e.syntax_error() {
+        se.to_string()
+    } else {
+        let mut msg = e.to_string();
+        let mut src = std::error::Error::source(e);
+        while let Some(s) = src {
+            msg = format!("{msg}: {s}");
+            src = s.source();
+        }
+        msg
+    }
 }
 
 /// Marker of a size-limit failure in `build_regex`'s error text.

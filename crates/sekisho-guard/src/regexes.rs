@@ -13,10 +13,11 @@ pub const MAX_REGEX_MATCH: usize = 1024;
 
 use crate::compile::{
     DirActions, MAX_REGEX_NFA_BYTES, MAX_REGEX_PATTERN_CHARS, MAX_REGEXES, TOO_LARGE,
-    WindowedSearch, build_regex,
+    WindowedSearch, build_regex_hir,
 };
 use crate::config::{RegexConfig, SensitiveAction};
 use crate::error::ConfigError;
+use regex_syntax::hir::{Capture, Hir, HirKind, Look, Repetition};
 
 #[derive(Debug)]
 pub(crate) struct CustomRegex {
@@ -78,12 +79,25 @@ impl CustomRegexes {
                     ),
                 ));
             }
-            let regex = build_regex(std::slice::from_ref(&r.pattern), MAX_REGEX_NFA_BYTES).map_err(|e| {
+            let one_line = |e: &str| e.split_whitespace().collect::<Vec<_>>().join(" ");
+            let hir = regex_syntax::ParserBuilder::new()
+                .unicode(true)
+                .utf8(true)
+                .build()
+                .parse(&r.pattern)
+                .map_err(|e| {
+                    ConfigError::new(
+                        &field,
+                        format!("invalid regular expression: {}", one_line(&e.to_string())),
+                    )
+                })?;
+            let hir = ascii_word_boundaries(&hir);
+            let regex = build_regex_hir(std::slice::from_ref(&hir), MAX_REGEX_NFA_BYTES).map_err(|e| {
                 if e.starts_with(TOO_LARGE) {
                     ConfigError::new(&field, format!("pattern is too large once compiled (limit {MAX_REGEX_NFA_BYTES} bytes); simplify counted repetitions"))
                 } else {
                     // Keep the parser's message on one line for the ValidationException.
-                    ConfigError::new(&field, format!("invalid regular expression: {}", e.split_whitespace().collect::<Vec<_>>().join(" ")))
+                    ConfigError::new(&field, format!("invalid regular expression: {}", one_line(&e)))
                 }
             })?;
             // A pattern that matches the empty string would "find" something
@@ -136,5 +150,39 @@ impl CustomRegexes {
             }
         }
         out
+    }
+}
+
+/// `\b` and friends as ASCII word boundaries. With Unicode boundaries kana
+/// and kanji are word characters, so `\bEMP-\d+\b` would never match in
+/// "EMP-123です" (no boundary between 3 and で), and the lazy DFA gives up on
+/// Unicode boundaries in non-ASCII text, falling back to a much slower
+/// engine. ASCII boundaries treat Japanese as a separator: what users mean,
+/// and fast. Recursion is bounded by the parser's nesting limit.
+fn ascii_word_boundaries(h: &Hir) -> Hir {
+    match h.kind() {
+        HirKind::Look(l) => Hir::look(match l {
+            Look::WordUnicode => Look::WordAscii,
+            Look::WordUnicodeNegate => Look::WordAsciiNegate,
+            Look::WordStartUnicode => Look::WordStartAscii,
+            Look::WordEndUnicode => Look::WordEndAscii,
+            Look::WordStartHalfUnicode => Look::WordStartHalfAscii,
+            Look::WordEndHalfUnicode => Look::WordEndHalfAscii,
+            other => *other,
+        }),
+        HirKind::Repetition(r) => Hir::repetition(Repetition {
+            min: r.min,
+            max: r.max,
+            greedy: r.greedy,
+            sub: Box::new(ascii_word_boundaries(&r.sub)),
+        }),
+        HirKind::Capture(c) => Hir::capture(Capture {
+            index: c.index,
+            name: c.name.clone(),
+            sub: Box::new(ascii_word_boundaries(&c.sub)),
+        }),
+        HirKind::Concat(v) => Hir::concat(v.iter().map(ascii_word_boundaries).collect()),
+        HirKind::Alternation(v) => Hir::alternation(v.iter().map(ascii_word_boundaries).collect()),
+        _ => h.clone(),
     }
 }

@@ -187,6 +187,14 @@ fn custom_regexes_are_named_and_masked() {
     assert_eq!(regs[0].name.as_deref(), Some("employee_id"));
     assert_eq!(regs[0].regex.as_deref(), Some(r"EMP-\d{6}"));
     assert_eq!(regs[1].action, SensitivePolicyAction::None);
+    // \b is an ASCII word boundary: Japanese around an id is a separator.
+    let b = CompiledGuardrail::compile(&with_sip(
+        vec![],
+        vec![regex("sec", r"\bSEC-\d{3}\b", SensitiveAction::Anonymize)],
+    ))
+    .unwrap();
+    assert_eq!(masked(&b, "番号SEC-123です"), "番号{sec}です");
+    assert_eq!(masked(&b, "XSEC-123"), "XSEC-123");
     // Regexes see the normalized view: full-width evasion is caught too.
     assert_eq!(masked(&g, "ＥＭＰ－１２３４５６"), "{employee_id}");
     assert_eq!(r.usage.sensitive_information_policy_units, 1);
