@@ -216,11 +216,20 @@ impl CompiledGuardrail {
         let mut blocked = findings.iter().any(|f| f.action == FindingAction::Block);
         let mut reasons: Vec<String> = Vec::new();
         let mut assessment = Assessment::default();
-        let joined = guarded
-            .iter()
-            .map(|(_, t)| t.text.as_str())
-            .collect::<Vec<_>>()
-            .join("\n");
+        // The classifiers see the guarded text as one document; built only when a
+        // model-based filter is configured (it copies the whole input).
+        let needs_joined = !self.content_filters.is_empty()
+            || !self.topics.is_empty()
+            || !self.grounding.is_empty();
+        let joined = if needs_joined {
+            guarded
+                .iter()
+                .map(|(_, t)| t.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        } else {
+            String::new()
+        };
 
         // Model-based filters: an enabled filter with no working classifier
         // blocks (fail closed).

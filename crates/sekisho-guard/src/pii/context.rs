@@ -289,12 +289,14 @@ impl ContextHits {
     /// Is the nearest label before `start` a negative one (order number,
     /// version, ...)?
     pub fn negative(&self, start: usize) -> bool {
-        let idx = self.hits.partition_point(|h| h.1 <= start);
+        // Hits are sorted by start; every hit ending by `start` also starts
+        // before it, so search by start and filter on the end.
+        let idx = self.hits.partition_point(|h| h.0 < start);
         self.hits[..idx]
             .iter()
             .rev()
-            .take(4)
-            .filter(|h| start - h.1 <= BEFORE)
+            .take(8)
+            .filter(|h| h.1 <= start && start - h.1 <= BEFORE)
             .max_by_key(|h| h.1)
             .is_some_and(|h| h.2 & ctx::NEGATIVE != 0)
     }
