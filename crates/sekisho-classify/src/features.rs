@@ -48,7 +48,26 @@ pub fn is_ignorable(c: char) -> bool {
 
 /// Code points that end a word token (besides the space).
 pub fn is_word_separator(c: char) -> bool {
-    c.is_ascii_punctuation() || "、。「」『』・【】〈〉《》〔〕…‥".contains(c)
+    c.is_ascii_punctuation()
+        || matches!(
+            c,
+            '、' | '。'
+                | '「'
+                | '」'
+                | '『'
+                | '』'
+                | '・'
+                | '【'
+                | '】'
+                | '〈'
+                | '〉'
+                | '《'
+                | '》'
+                | '〔'
+                | '〕'
+                | '…'
+                | '‥'
+        )
 }
 
 /// Normalizes `text`; returns the normalized string and its length in code points.
@@ -57,7 +76,13 @@ pub fn normalize(text: &str) -> (String, usize) {
         // NFKC is the identity on ASCII.
         text.to_ascii_lowercase()
     } else {
-        text.nfkc().collect::<String>().to_lowercase()
+        if unicode_normalization::is_nfkc_quick(text.chars())
+            == unicode_normalization::IsNormalized::Yes
+        {
+            text.to_lowercase()
+        } else {
+            text.nfkc().collect::<String>().to_lowercase()
+        }
     };
     let mut out = String::with_capacity(lowered.len());
     let mut n = 0usize;

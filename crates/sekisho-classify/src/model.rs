@@ -166,8 +166,13 @@ impl LinearModel {
         let nblocks = n.div_ceil(self.stride);
         let mut blocks = vec![(0.0f64, 0u64); nblocks];
         let stride = self.stride;
+        let shift = stride.is_power_of_two().then(|| stride.trailing_zeros());
         for_each_feature(norm, &self.config, |pos, f| {
-            if let Some(b) = blocks.get_mut(pos / stride) {
+            let block = match shift {
+                Some(s) => pos >> s,
+                None => pos / stride,
+            };
+            if let Some(b) = blocks.get_mut(block) {
                 b.0 += contribution(f);
                 b.1 += 1;
             }
