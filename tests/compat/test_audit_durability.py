@@ -294,3 +294,31 @@ def test_keys_cli_on_a_stopped_gateway(sealed_trail):
         assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"offline key"
     finally:
         gw.stop()
+
+
+def test_master_key_warning_and_a_wrong_master_key_is_refused(tmp_path):
+    workdir = tmp_path / "mk"
+    workdir.mkdir()
+    gw = start(workdir)
+    gw.stop()
+    err = gw.stderr_path.read_text()
+    assert "master.key" in err and "SEKISHO_MASTER_KEY" in err, err[-2000:]
+    # The generated key file is private.
+    assert (gw.data_dir / "master.key").stat().st_mode & 0o077 == 0
+    # Another master key cannot open this data directory: refused, nothing
+    # overwritten.
+    before = (gw.data_dir / "token.key").read_bytes()
+    port = harness.free_port()
+    (workdir / "sekisho.toml").write_text(small_config(workdir, port))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["SEKISHO_MASTER_KEY"] = os.urandom(32).hex()
+    out = subprocess.run(
+        [str(harness.sekisho_binary()), "serve", "--config", str(workdir / "sekisho.toml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert out.returncode == 2, out
+    assert "another" in out.stderr and "master key" in out.stderr, out.stderr
+    assert (gw.data_dir / "token.key").read_bytes() == before
