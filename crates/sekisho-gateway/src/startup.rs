@@ -162,12 +162,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         Arc::new(SqliteStore::open(&data_dir.database()).map_err(|e| e.to_string())?);
 
     // The master key wraps every other key of the data directory.
-    let loaded = load_master_key(&MasterKeyOptions {
-        file: config.master_key_file.clone(),
-        env_value: std::env::var("SEKISHO_MASTER_KEY").ok(),
-        default_file: data_dir.file("master.key"),
-    })
-    .map_err(|e| e.to_string())?;
+    let loaded = master_key_of(&data_dir, config.master_key_file.as_deref())?;
     let master_warning = loaded.warning.clone();
     let master = Arc::new(loaded.key);
     let token_key = read_wrapped_key(&data_dir.token_key(), &master)?;
@@ -297,18 +292,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let kms = Arc::new(Kms::load(&account, master.clone(), store.clone())?);
     let logs = Logs::load(store.as_ref())?;
     let invocation_logging = InvocationLogging::load(store.as_ref())?;
-    let home_region = config
-        .regions
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "us-east-1".to_string());
-    let audit = AuditSink::open(
-        data_dir.file("audit"),
-        &account,
-        &home_region,
-        signing_key,
-        &config.audit,
-    )?;
+    let audit = open_audit(&data_dir, &config, signing_key)?;
 
     let gateway = Arc::new(Gateway {
         account: account.clone(),
@@ -425,6 +409,44 @@ pub fn write_aws_config(
     datadir::write_file(&data_dir.aws_config(), aws_config.as_bytes(), false)
 }
 
+/// The master key as `sekisho serve` finds it: `SEKISHO_MASTER_KEY`, the
+/// configured file, or `<data dir>/master.key` (generated when absent).
+fn master_key_of(
+    data_dir: &DataDir,
+    master_key_file: Option<&Path>,
+) -> Result<sekisho_keys::LoadedMasterKey, String> {
+    load_master_key(&MasterKeyOptions {
+        file: master_key_file.map(Path::to_path_buf),
+        env_value: std::env::var(sekisho_keys::MASTER_KEY_ENV).ok(),
+        default_file: data_dir.file("master.key"),
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// The first served region: the home of the event history's file names.
+fn home_region(config: &Config) -> String {
+    config
+        .regions
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "us-east-1".to_string())
+}
+
+/// The event history in `<data dir>/audit`.
+fn open_audit(
+    data_dir: &DataDir,
+    config: &Config,
+    signing_key: Zeroizing<Vec<u8>>,
+) -> Result<AuditSink, String> {
+    AuditSink::open(
+        data_dir.file("audit"),
+        &data_dir.account_id,
+        &home_region(config),
+        signing_key,
+        &config.audit,
+    )
+}
+
 /// The secret box of an initialised data directory, its key unwrapped with
 /// the master key found as `sekisho serve` finds it (for tools that write
 /// IAM records offline, such as the benchmark's seeding).
@@ -432,13 +454,7 @@ pub fn secret_box_of(
     data_dir: &DataDir,
     master_key_file: Option<&Path>,
 ) -> Result<SecretBox, String> {
-    let master = load_master_key(&MasterKeyOptions {
-        file: master_key_file.map(Path::to_path_buf),
-        env_value: std::env::var("SEKISHO_MASTER_KEY").ok(),
-        default_file: data_dir.file("master.key"),
-    })
-    .map_err(|e| e.to_string())?
-    .key;
+    let master = master_key_of(data_dir, master_key_file)?.key;
     let key = read_wrapped_key(&data_dir.secrets_key(), &master)?;
     Ok(SecretBox::new(&key32(&key, &data_dir.secrets_key())?))
 }
@@ -464,36 +480,19 @@ impl Offline {
         let data_dir =
             datadir::open_or_create(&config.data_dir, config.account_id.as_deref(), &[])?;
         let default_file = data_dir.file("master.key");
-        let env_value = std::env::var("SEKISHO_MASTER_KEY").ok();
-        if env_value.is_none() && config.master_key_file.is_none() && !default_file.exists() {
+        if std::env::var_os(sekisho_keys::MASTER_KEY_ENV).is_none()
+            && config.master_key_file.is_none()
+            && !default_file.exists()
+        {
             return Err(format!(
                 "no master key: set SEKISHO_MASTER_KEY or master_key_file as for `sekisho serve` ({} does not exist)",
                 default_file.display()
             ));
         }
-        let master = Arc::new(
-            load_master_key(&MasterKeyOptions {
-                file: config.master_key_file.clone(),
-                env_value,
-                default_file,
-            })
-            .map_err(|e| e.to_string())?
-            .key,
-        );
+        let master = Arc::new(master_key_of(&data_dir, config.master_key_file.as_deref())?.key);
         let signing = read_wrapped_key(&data_dir.file("audit-signing.key"), &master)?;
-        let home_region = config
-            .regions
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "us-east-1".to_string());
-        let audit = AuditSink::open(
-            data_dir.file("audit"),
-            &data_dir.account_id,
-            &home_region,
-            signing,
-            &config.audit,
-        )
-        .map_err(|e| {
+        let home_region = home_region(&config);
+        let audit = open_audit(&data_dir, &config, signing).map_err(|e| {
             format!("{e}\nIs the gateway running? Stop it first, or use the KMS API (aws kms ...) against it.")
         })?;
         let store: Arc<dyn Store> =

@@ -121,13 +121,7 @@ fn check_trail_name(name: &str) -> Result<(), ApiError> {
 }
 
 fn check_bucket(name: &str) -> Result<(), ApiError> {
-    let ok = (3..=63).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
-        && name.as_bytes()[0].is_ascii_alphanumeric()
-        && !name.contains("..");
-    if ok {
+    if crate::services::invocation_log::is_bucket_name(name) {
         Ok(())
     } else {
         Err(

@@ -106,15 +106,19 @@ fn s3_config(a: Option<Args<'_>>, path: &str) -> Result<Option<S3Config>, ApiErr
     }))
 }
 
-/// S3 bucket naming rules (3–63 of lower-case letters, digits, `.`, `-`).
-fn check_bucket(name: &str, path: &str) -> Result<(), ApiError> {
-    let ok = (3..=63).contains(&name.len())
+/// S3 bucket naming rules (3–63 of lower-case letters, digits, `.`, `-`),
+/// which also keep a bucket directory inside `<data dir>/buckets`.
+pub fn is_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
         && name.as_bytes()[0].is_ascii_alphanumeric()
-        && !name.contains("..");
-    if ok {
+        && !name.contains("..")
+}
+
+fn check_bucket(name: &str, path: &str) -> Result<(), ApiError> {
+    if is_bucket_name(name) {
         Ok(())
     } else {
         Err(violation(
