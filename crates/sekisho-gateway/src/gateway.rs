@@ -72,6 +72,8 @@ pub struct Gateway {
     pub logs: crate::services::logs::Logs,
     /// Model invocation logging configurations.
     pub invocation_logging: crate::services::invocation_log::InvocationLogging,
+    /// Bedrock guardrails (summaries in memory, configurations sealed in the store).
+    pub guardrails: crate::services::guardrails::Guardrails,
     /// The event history and the trails: every request is recorded here.
     pub audit: crate::audit::AuditSink,
     /// CloudTrail trail configurations.
@@ -144,6 +146,7 @@ impl Gateway {
             kms: Arc::new(crate::services::kms::Kms::ephemeral(account, store)),
             logs: Default::default(),
             invocation_logging: Default::default(),
+            guardrails: Default::default(),
             audit: crate::audit::AuditSink::disabled(account),
             trail_configs: Default::default(),
         }
@@ -518,6 +521,26 @@ impl Gateway {
             &self.organization,
             endpoint_policy,
         )?;
+        // A model call that names a guardrail must also be allowed to apply
+        // it, as Bedrock requires.
+        if let Some(guardrail) = services::bedrock_runtime::guardrail_resource(
+            op,
+            &parts.headers,
+            &body,
+            &self.account,
+            &claim.region,
+        ) {
+            authz::authorize(
+                &caller,
+                "bedrock:ApplyGuardrail",
+                &guardrail,
+                &context,
+                &policies,
+                None,
+                &self.organization,
+                endpoint_policy,
+            )?;
+        }
         drop(iam);
         // A call is only carried out when it can be recorded.
         self.audit.ensure_healthy()?;

@@ -254,6 +254,26 @@ fn model(scope: &Scope<'_>) -> Result<String, ApiError> {
     Ok(model_arn(scope.account, scope.region, id))
 }
 
+/// A guardrail call acts on the guardrail's ARN (without its version),
+/// whether the identifier is an id or an ARN.
+fn guardrail(scope: &Scope<'_>) -> Result<String, ApiError> {
+    let id = required(scope, "guardrailIdentifier")?;
+    Ok(guardrail_arn_of(scope.account, scope.region, id))
+}
+
+/// The ARN a guardrail identifier names (an ARN stays as it is, less any
+/// `:version` suffix).
+pub fn guardrail_arn_of(account: &str, region: &str, identifier: &str) -> String {
+    if identifier.starts_with("arn:") {
+        match identifier.rsplit_once(':') {
+            Some((head, tail)) if !tail.contains('/') => head.to_string(),
+            _ => identifier.to_string(),
+        }
+    } else {
+        format!("arn:aws:bedrock:{region}:{account}:guardrail/{identifier}")
+    }
+}
+
 /// The key a KMS call acts on, as an ARN: a key id, key ARN, alias name or
 /// alias ARN in `KeyId` (or `TargetKeyId`, `DestinationKeyId`), or, for
 /// Decrypt and ReEncrypt without one, the key named in the ciphertext.
@@ -987,6 +1007,77 @@ pub static OPERATIONS: &[Operation] = &[
         model,
         true,
         EventCategory::Data
+    ),
+    rest_op!(
+        "bedrock-runtime",
+        "ApplyGuardrail",
+        "POST",
+        "/guardrail/{guardrailIdentifier}/version/{guardrailVersion}/apply",
+        "bedrock:ApplyGuardrail",
+        guardrail,
+        true,
+        EventCategory::Data
+    ),
+    // Bedrock control plane: guardrails.
+    rest_op!(
+        "bedrock",
+        "CreateGuardrail",
+        "POST",
+        "/guardrails",
+        "bedrock:CreateGuardrail",
+        star,
+        false,
+        EventCategory::Management
+    ),
+    rest_op!(
+        "bedrock",
+        "ListGuardrails",
+        "GET",
+        "/guardrails",
+        "bedrock:ListGuardrails",
+        star,
+        true,
+        EventCategory::Management
+    ),
+    rest_op!(
+        "bedrock",
+        "GetGuardrail",
+        "GET",
+        "/guardrails/{guardrailIdentifier}",
+        "bedrock:GetGuardrail",
+        guardrail,
+        true,
+        EventCategory::Management
+    ),
+    rest_op!(
+        "bedrock",
+        "UpdateGuardrail",
+        "PUT",
+        "/guardrails/{guardrailIdentifier}",
+        "bedrock:UpdateGuardrail",
+        guardrail,
+        false,
+        EventCategory::Management
+    ),
+    rest_op!(
+        "bedrock",
+        "CreateGuardrailVersion",
+        "POST",
+        "/guardrails/{guardrailIdentifier}",
+        "bedrock:CreateGuardrailVersion",
+        guardrail,
+        false,
+        EventCategory::Management
+    ),
+    rest_op!(
+        "bedrock",
+        "DeleteGuardrail",
+        "DELETE",
+        "/guardrails/{guardrailIdentifier}",
+        "bedrock:DeleteGuardrail",
+        guardrail,
+        false,
+        EventCategory::Management
     ),
     // Bedrock control plane: model invocation logging.
     rest_op!(

@@ -292,6 +292,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let kms = Arc::new(Kms::load(&account, master.clone(), store.clone())?);
     let logs = Logs::load(store.as_ref())?;
     let invocation_logging = InvocationLogging::load(store.as_ref())?;
+    let guardrails = crate::services::guardrails::Guardrails::load(store.as_ref())?;
     let audit = open_audit(&data_dir, &config, signing_key)?;
 
     let gateway = Arc::new(Gateway {
@@ -311,6 +312,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         kms,
         logs,
         invocation_logging,
+        guardrails,
         audit,
         trail_configs: TrailConfigs::default(),
     });

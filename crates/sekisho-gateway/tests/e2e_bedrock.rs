@@ -599,12 +599,12 @@ async fn scp_requiring_a_guardrail() {
     // Naming a guardrail passes the SCP; this one does not exist.
     let mut body = converse_body("hi");
     body["guardrailConfig"] =
-        json!({ "guardrailIdentifier": "gr-abc123", "guardrailVersion": "1" });
+        json!({ "guardrailIdentifier": "abc123abc123", "guardrailVersion": "1" });
     s.bedrock(&s.admin, REGION, ECHO, "converse", &body)
         .await
         .expect_err(404, "ResourceNotFoundException");
     let with_header = Req::bedrock(HAIKU, "invoke", &anthropic_body("hi"))
-        .header("x-amzn-bedrock-guardrailidentifier", "gr-abc123")
+        .header("x-amzn-bedrock-guardrailidentifier", "abc123abc123")
         .header("x-amzn-bedrock-guardrailversion", "1");
     s.sign_and_send(&with_header, &s.admin)
         .await
@@ -630,10 +630,12 @@ async fn identity_policy_naming_a_guardrail() {
         "Version": "2012-10-17",
         "Statement": [{
             "Effect": "Allow",
-            "Action": "bedrock:InvokeModel",
+            // Bedrock also requires bedrock:ApplyGuardrail on the guardrail
+            // a model call names.
+            "Action": ["bedrock:InvokeModel", "bedrock:ApplyGuardrail"],
             "Resource": "*",
             "Condition": { "StringEquals": {
-                "bedrock:GuardrailIdentifier": format!("arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/gr-abc123:1")
+                "bedrock:GuardrailIdentifier": format!("arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/abc123abc123:1")
             } }
         }]
     })
@@ -644,13 +646,13 @@ async fn identity_policy_naming_a_guardrail() {
         .expect_err(403, "AccessDeniedException");
     let mut other = converse_body("hi");
     other["guardrailConfig"] =
-        json!({ "guardrailIdentifier": "gr-other", "guardrailVersion": "1" });
+        json!({ "guardrailIdentifier": "other0other0", "guardrailVersion": "1" });
     s.bedrock(&user, REGION, ECHO, "converse", &other)
         .await
         .expect_err(403, "AccessDeniedException");
     let mut named = converse_body("hi");
     named["guardrailConfig"] =
-        json!({ "guardrailIdentifier": "gr-abc123", "guardrailVersion": "1" });
+        json!({ "guardrailIdentifier": "abc123abc123", "guardrailVersion": "1" });
     // Authorized; the guardrail itself does not exist (yet).
     s.bedrock(&user, REGION, ECHO, "converse", &named)
         .await

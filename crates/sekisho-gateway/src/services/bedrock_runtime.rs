@@ -56,6 +56,62 @@ pub fn model_id_of(input: &Input) -> Result<String, ApiError> {
     Ok(raw.to_string())
 }
 
+/// The guardrail a model call names: Converse's `guardrailConfig`, or
+/// InvokeModel's `X-Amzn-Bedrock-Guardrail*` headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedGuardrail {
+    pub identifier: String,
+    pub version: Option<String>,
+    /// `enabled`, `enabled_full` or `disabled` (any case).
+    pub trace: Option<String>,
+}
+
+pub fn named_guardrail(
+    op_name: &str,
+    headers: &http::HeaderMap,
+    body: &[u8],
+) -> Option<NamedGuardrail> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    match op_name {
+        "Converse" | "ConverseStream" => serde_json::from_slice::<Value>(body).ok().and_then(|v| {
+            let g = v.get("guardrailConfig")?;
+            let text = |k: &str| g.get(k).and_then(Value::as_str).map(str::to_string);
+            Some(NamedGuardrail {
+                identifier: text("guardrailIdentifier")?,
+                version: text("guardrailVersion"),
+                trace: text("trace"),
+            })
+        }),
+        "InvokeModel" | "InvokeModelWithResponseStream" => Some(NamedGuardrail {
+            identifier: header("x-amzn-bedrock-guardrailidentifier")?,
+            version: header("x-amzn-bedrock-guardrailversion"),
+            trace: header("x-amzn-bedrock-trace"),
+        }),
+        _ => None,
+    }
+}
+
+/// The guardrail ARN a model call must also be allowed
+/// `bedrock:ApplyGuardrail` on, as Bedrock requires.
+pub fn guardrail_resource(
+    op: &Operation,
+    headers: &http::HeaderMap,
+    body: &[u8],
+    account: &str,
+    region: &str,
+) -> Option<String> {
+    if op.service != "bedrock-runtime" {
+        return None;
+    }
+    named_guardrail(op.name, headers, body)
+        .map(|g| crate::registry::guardrail_arn_of(account, region, &g.identifier))
+}
+
 /// Condition keys of model calls: `bedrock:GuardrailIdentifier` when the
 /// call names a guardrail.
 pub fn condition_keys(
@@ -66,30 +122,12 @@ pub fn condition_keys(
     region: &str,
     context: &mut sekisho_policy::Context,
 ) {
-    let named = match op.name {
-        "Converse" | "ConverseStream" => serde_json::from_slice::<Value>(body).ok().and_then(|v| {
-            let g = v.get("guardrailConfig")?;
-            let id = g.get("guardrailIdentifier")?.as_str()?.to_string();
-            let version = g
-                .get("guardrailVersion")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            Some((id, version))
-        }),
-        "InvokeModel" | "InvokeModelWithResponseStream" => {
-            let id = headers
-                .get("x-amzn-bedrock-guardrailidentifier")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            let version = headers
-                .get("x-amzn-bedrock-guardrailversion")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            id.map(|id| (id, version))
-        }
-        _ => None,
-    };
-    if let Some((id, version)) = named {
+    if let Some(NamedGuardrail {
+        identifier: id,
+        version,
+        ..
+    }) = named_guardrail(op.name, headers, body)
+    {
         let arn = if id.starts_with("arn:") {
             id
         } else {
@@ -139,16 +177,367 @@ fn route(
     Ok((backend, upstream))
 }
 
-/// Guardrails are not served by this build: a call that names one fails
-/// closed rather than running unchecked.
-fn refuse_guardrail(call: &Call) -> Result<(), ApiError> {
-    if let Some(id) = call.context.get("bedrock:GuardrailIdentifier") {
-        let id = id.values().first().cloned().unwrap_or_default();
-        return Err(ApiError::not_found(format!(
-            "The guardrail {id} was not found"
-        )));
+/// A guardrail in force on one model call.
+struct ActiveGuardrail {
+    compiled: Arc<sekisho_guard::CompiledGuardrail>,
+    id: String,
+    trace: bool,
+}
+
+/// The guardrail a call names, compiled; one that does not exist is
+/// `ResourceNotFoundException` (the call fails closed).
+fn active_guardrail(gateway: &Gateway, call: &Call) -> Result<Option<ActiveGuardrail>, ApiError> {
+    let Some(named) = named_guardrail(call.op.name, &call.headers, &call.body) else {
+        return Ok(None);
+    };
+    let id = crate::services::guardrails::parse_identifier(
+        &named.identifier,
+        &gateway.account,
+        &call.region,
+    )?;
+    let version = named
+        .version
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| crate::protocol::missing("guardrailVersion"))?;
+    crate::services::guardrails::check_version(&version, false)?;
+    let compiled = gateway
+        .guardrails
+        .compiled(gateway, &call.region, &id, &version)?;
+    let trace = named.trace.is_some_and(|t| {
+        t.eq_ignore_ascii_case("enabled") || t.eq_ignore_ascii_case("enabled_full")
+    });
+    Ok(Some(ActiveGuardrail {
+        compiled,
+        id,
+        trace,
+    }))
+}
+
+/// What the guardrail decided on one side of a model call.
+enum Verdict {
+    Pass,
+    /// Replace the guarded texts, in order, with these masked texts.
+    Masked(Vec<String>),
+    Blocked,
+}
+
+fn verdict(response: &sekisho_guard::ApplyGuardrailResponse) -> Verdict {
+    use sekisho_guard::response::GuardrailAction;
+    if response.action == GuardrailAction::None {
+        return Verdict::Pass;
     }
-    Ok(())
+    // The engine reports a masking-only intervention as "Guardrail masked."
+    // with one output per guarded block; anything else it blocked.
+    if response.action_reason.as_deref() == Some("Guardrail masked.") {
+        return Verdict::Masked(
+            response
+                .outputs
+                .iter()
+                .map(|o| o.text.clone().unwrap_or_default())
+                .collect(),
+        );
+    }
+    Verdict::Blocked
+}
+
+/// Whether a block is guarded, as the engine decides it: with any
+/// `guard_content` block only those, otherwise every block that is not a
+/// grounding source or query.
+fn is_guarded(block: &sekisho_guard::ContentBlock, any_guard_content: bool) -> bool {
+    use sekisho_guard::response::Qualifier;
+    let has = |q: Qualifier| {
+        block
+            .text
+            .as_ref()
+            .and_then(|t| t.qualifiers.as_ref())
+            .is_some_and(|qs| qs.contains(&q))
+    };
+    if any_guard_content {
+        has(Qualifier::GuardContent)
+    } else {
+        !has(Qualifier::GroundingSource) && !has(Qualifier::Query)
+    }
+}
+
+/// A Converse body's text as guardrail content: `text` blocks of the
+/// messages, and `guardContent` blocks of the messages and the system
+/// prompt (with their qualifiers; none means `guard_content`). Each comes
+/// with a pointer to its text in the body.
+fn converse_guard_content(body: &Value) -> Vec<(String, sekisho_guard::ContentBlock)> {
+    use sekisho_guard::response::{Qualifier, TextBlock};
+    let mut out = Vec::new();
+    let mut visit = |blocks: Option<&Value>, base: String, plain_text: bool| {
+        let Some(list) = blocks.and_then(Value::as_array) else {
+            return;
+        };
+        for (j, b) in list.iter().enumerate() {
+            if plain_text && let Some(t) = b.get("text").and_then(Value::as_str) {
+                out.push((
+                    format!("{base}/{j}/text"),
+                    sekisho_guard::ContentBlock::text(t),
+                ));
+            } else if let Some(g) = b.pointer("/guardContent/text")
+                && let Some(t) = g.get("text").and_then(Value::as_str)
+            {
+                let mut qualifiers: Vec<Qualifier> = g
+                    .get("qualifiers")
+                    .and_then(|q| serde_json::from_value(q.clone()).ok())
+                    .unwrap_or_default();
+                if qualifiers.is_empty() {
+                    qualifiers.push(Qualifier::GuardContent);
+                }
+                out.push((
+                    format!("{base}/{j}/guardContent/text/text"),
+                    sekisho_guard::ContentBlock {
+                        text: Some(TextBlock {
+                            text: t.to_string(),
+                            qualifiers: Some(qualifiers),
+                        }),
+                        image: None,
+                    },
+                ));
+            }
+        }
+    };
+    visit(body.get("system"), "/system".into(), false);
+    if let Some(messages) = body.get("messages").and_then(Value::as_array) {
+        for (i, m) in messages.iter().enumerate() {
+            visit(m.get("content"), format!("/messages/{i}/content"), true);
+        }
+    }
+    out
+}
+
+/// `guardContent` blocks become plain text for the model, as Bedrock
+/// passes their text on.
+fn unwrap_guard_content(body: &mut Value) {
+    let fix = |list: Option<&mut Value>| {
+        if let Some(list) = list.and_then(Value::as_array_mut) {
+            for b in list.iter_mut() {
+                if let Some(t) = b.pointer("/guardContent/text/text").cloned() {
+                    *b = json!({ "text": t });
+                }
+            }
+        }
+    };
+    fix(body.get_mut("system"));
+    if let Some(messages) = body.get_mut("messages").and_then(Value::as_array_mut) {
+        for m in messages.iter_mut() {
+            fix(m.get_mut("content"));
+        }
+    }
+}
+
+/// The model's answer through the output check: masked in place, or
+/// replaced by the blocked messaging.
+fn guard_output(
+    guard: &ActiveGuardrail,
+    response: &mut ChatResponse,
+) -> sekisho_guard::ApplyGuardrailResponse {
+    let blocks: Vec<sekisho_guard::ContentBlock> = response
+        .message
+        .content
+        .iter()
+        .filter_map(|b| match b {
+            ContentBlock::Text(t) => Some(sekisho_guard::ContentBlock::text(t.clone())),
+            ContentBlock::Other(_) => None,
+        })
+        .collect();
+    let assessed = guard.compiled.apply(sekisho_guard::Source::Output, &blocks);
+    match verdict(&assessed) {
+        Verdict::Pass => {}
+        Verdict::Masked(texts) => {
+            let mut texts = texts.into_iter();
+            for b in response.message.content.iter_mut() {
+                if let ContentBlock::Text(t) = b
+                    && let Some(masked) = texts.next()
+                {
+                    *t = masked;
+                }
+            }
+        }
+        Verdict::Blocked => {
+            response.message.content = vec![ContentBlock::Text(
+                guard.compiled.config().blocked_outputs_messaging.clone(),
+            )];
+            response.stop_reason = crate::backend::StopReason::GuardrailIntervened;
+        }
+    }
+    assessed
+}
+
+/// The answer given instead of calling the model when the input is blocked.
+fn blocked_input_response(guard: &ActiveGuardrail) -> ChatResponse {
+    ChatResponse {
+        message: Message {
+            role: Role::Assistant,
+            content: vec![ContentBlock::Text(
+                guard.compiled.config().blocked_input_messaging.clone(),
+            )],
+        },
+        stop_reason: crate::backend::StopReason::GuardrailIntervened,
+        usage: Default::default(),
+        latency: std::time::Duration::ZERO,
+    }
+}
+
+fn assessment_json(r: &sekisho_guard::ApplyGuardrailResponse) -> Value {
+    r.assessments
+        .first()
+        .and_then(|a| serde_json::to_value(a).ok())
+        .unwrap_or_else(|| json!({}))
+}
+
+/// A Converse call with a guardrail: input checked before the model is
+/// called (blocked → the blocked messaging, the model not called; masked →
+/// the model sees the masked text), output checked after.
+async fn converse_guarded(
+    gateway: &Gateway,
+    call: &Call,
+    guard: &ActiveGuardrail,
+    backend: &Arc<dyn Backend>,
+    upstream: &str,
+    model_id: &str,
+) -> Result<Reply, ApiError> {
+    let mut body = Value::Object(object(&call.body)?);
+    let content = converse_guard_content(&body);
+    let blocks: Vec<sekisho_guard::ContentBlock> = content.iter().map(|(_, b)| b.clone()).collect();
+    let input = guard.compiled.apply(sekisho_guard::Source::Input, &blocks);
+    let mut output_assessment = None;
+    let response = match verdict(&input) {
+        Verdict::Blocked => blocked_input_response(guard),
+        v => {
+            if let Verdict::Masked(texts) = v {
+                let any_gc = blocks.iter().any(|b| {
+                    b.text
+                        .as_ref()
+                        .and_then(|t| t.qualifiers.as_ref())
+                        .is_some_and(|q| {
+                            q.contains(&sekisho_guard::response::Qualifier::GuardContent)
+                        })
+                });
+                let guarded = content.iter().filter(|(_, b)| is_guarded(b, any_gc));
+                for ((pointer, _), masked) in guarded.zip(texts) {
+                    if let Some(slot) = body.pointer_mut(pointer) {
+                        *slot = Value::String(masked);
+                    }
+                }
+            }
+            unwrap_guard_content(&mut body);
+            let bytes = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.to_string()))?;
+            let request = converse_request(&bytes, upstream)?;
+            let mut response = backend
+                .converse(request)
+                .await
+                .map_err(|e| backend_error(&e))?;
+            output_assessment = Some(guard_output(guard, &mut response));
+            response
+        }
+    };
+    let mut out = converse_response(&response);
+    if guard.trace {
+        let mut g = json!({
+            "inputAssessment": { guard.id.clone(): assessment_json(&input) },
+        });
+        if let Some(o) = &output_assessment {
+            g["outputAssessments"] = json!({ guard.id.clone(): [assessment_json(o)] });
+        }
+        out["trace"] = json!({ "guardrail": g });
+    }
+    log_invocation(gateway, call, model_id, out.clone(), response.usage)?;
+    Ok(Reply::Json(out))
+}
+
+/// An InvokeModel call with a guardrail, in the model's own body format
+/// plus Bedrock's `amazon-bedrock-guardrailAction` (and `-trace`) members.
+async fn invoke_guarded(
+    gateway: &Gateway,
+    call: &Call,
+    guard: &ActiveGuardrail,
+    backend: &Arc<dyn Backend>,
+    upstream: &str,
+    model_id: &str,
+) -> Result<Reply, ApiError> {
+    let format = NativeFormat::for_model(model_id).map_err(|e| backend_error(&e))?;
+    let mut request = format
+        .decode_request(&call.body, upstream)
+        .map_err(|e| backend_error(&e))?;
+    let blocks: Vec<sekisho_guard::ContentBlock> = request
+        .messages
+        .iter()
+        .flat_map(|m| m.content.iter())
+        .filter_map(|b| match b {
+            ContentBlock::Text(t) => Some(sekisho_guard::ContentBlock::text(t.clone())),
+            ContentBlock::Other(_) => None,
+        })
+        .collect();
+    let input = guard.compiled.apply(sekisho_guard::Source::Input, &blocks);
+    let started = Instant::now();
+    let mut output_assessment = None;
+    let response = match verdict(&input) {
+        Verdict::Blocked => blocked_input_response(guard),
+        v => {
+            if let Verdict::Masked(texts) = v {
+                let mut texts = texts.into_iter();
+                for b in request
+                    .messages
+                    .iter_mut()
+                    .flat_map(|m| m.content.iter_mut())
+                {
+                    if let ContentBlock::Text(t) = b
+                        && let Some(masked) = texts.next()
+                    {
+                        *t = masked;
+                    }
+                }
+            }
+            let mut response = backend
+                .converse(request)
+                .await
+                .map_err(|e| backend_error(&e))?;
+            output_assessment = Some(guard_output(guard, &mut response));
+            response
+        }
+    };
+    let intervened = input.action == sekisho_guard::response::GuardrailAction::GuardrailIntervened
+        || output_assessment.as_ref().is_some_and(|o| {
+            o.action == sekisho_guard::response::GuardrailAction::GuardrailIntervened
+        });
+    let body = format.encode_response(model_id, &response);
+    let mut output: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut output {
+        map.insert(
+            "amazon-bedrock-guardrailAction".into(),
+            json!(if intervened { "INTERVENED" } else { "NONE" }),
+        );
+        if guard.trace {
+            let mut g = json!({ "input": { guard.id.clone(): assessment_json(&input) } });
+            if let Some(o) = &output_assessment {
+                g["outputs"] = json!([{ guard.id.clone(): assessment_json(o) }]);
+            }
+            map.insert("amazon-bedrock-trace".into(), json!({ "guardrail": g }));
+        }
+    }
+    log_invocation(gateway, call, model_id, output.clone(), response.usage)?;
+    let bytes = serde_json::to_vec(&output).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Reply::Raw {
+        content_type: "application/json".into(),
+        headers: vec![
+            (
+                "x-amzn-bedrock-input-token-count",
+                response.usage.input_tokens.to_string(),
+            ),
+            (
+                "x-amzn-bedrock-output-token-count",
+                response.usage.output_tokens.to_string(),
+            ),
+            (
+                "x-amzn-bedrock-invocation-latency",
+                started.elapsed().as_millis().to_string(),
+            ),
+        ],
+        body: Bytes::from(bytes),
+    })
 }
 
 pub fn backend_error(e: &BackendError) -> ApiError {
@@ -265,7 +654,22 @@ fn log_invocation(
 pub async fn handle(gateway: &Arc<Gateway>, call: Call) -> Result<Reply, ApiError> {
     let model_id = model_id_of(&call.input)?;
     let (backend, upstream) = route(gateway, &model_id, &call.region)?;
-    refuse_guardrail(&call)?;
+    if let Some(guard) = active_guardrail(gateway, &call)? {
+        return match call.op.name {
+            "Converse" => {
+                converse_guarded(gateway, &call, &guard, &backend, &upstream, &model_id).await
+            }
+            "InvokeModel" => {
+                check_json_content_type(&call.headers)?;
+                invoke_guarded(gateway, &call, &guard, &backend, &upstream, &model_id).await
+            }
+            // Streams are not yet held back chunk by chunk: refuse rather
+            // than release content the guardrail has not seen.
+            _ => Err(ApiError::validation(
+                "Streaming with a guardrail is not served yet by this gateway; use Converse or InvokeModel, or ApplyGuardrail",
+            )),
+        };
+    }
     match call.op.name {
         "Converse" => {
             let request = converse_request(&call.body, &upstream)?;

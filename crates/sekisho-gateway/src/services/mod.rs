@@ -4,6 +4,7 @@
 pub mod args;
 pub mod bedrock_runtime;
 pub mod cloudtrail;
+pub mod guardrails;
 pub mod iam;
 pub mod invocation_log;
 pub mod kms;
@@ -61,7 +62,9 @@ pub async fn dispatch(gateway: &Arc<Gateway>, call: Call) -> Result<Reply, ApiEr
     match call.op.service {
         "sts" => sts::handle(gateway, call).await,
         "iam" => iam::handle(gateway, call).await,
+        "bedrock-runtime" if call.op.name == "ApplyGuardrail" => guardrails::apply(gateway, &call),
         "bedrock-runtime" => bedrock_runtime::handle(gateway, call).await,
+        "bedrock" if call.op.name.contains("Guardrail") => guardrails::handle(gateway, call).await,
         "bedrock" => invocation_log::handle(gateway, call).await,
         "kms" => kms::handle(gateway, call).await,
         "cloudtrail" => cloudtrail::handle(gateway, call).await,

@@ -1,0 +1,301 @@
+"""11. Guardrails with boto3's `bedrock` and `bedrock-runtime` clients:
+create, get, list, update, version and delete; apply_guardrail with masked
+and blocked results (English and Japanese); converse and invoke_model
+through the echo model with guardrailConfig (input blocked before the model,
+output masked after); malformed configs; a missing guardrail; a caller
+without bedrock:ApplyGuardrail."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+import harness
+from harness import ACCOUNT, ECHO, prompt, raises_code
+
+BLOCKED_IN = "入力はガードレールによりブロックされました。"
+BLOCKED_OUT = "The answer was blocked by a guardrail."
+CARD = "4111 1111 1111 1111"
+MY_NUMBER = "983205673214"
+
+
+def config(name: str, **extra) -> dict:
+    base = {
+        "name": name,
+        "description": "PII, words and a regex",
+        "sensitiveInformationPolicyConfig": {
+            "piiEntitiesConfig": [
+                {"type": "EMAIL", "action": "ANONYMIZE"},
+                {"type": "CREDIT_DEBIT_CARD_NUMBER", "action": "BLOCK"},
+                {"type": "JP_MY_NUMBER", "action": "ANONYMIZE"},
+            ],
+            "regexesConfig": [
+                {"name": "order", "description": "order ids", "pattern": r"ORD-\d{6}", "action": "ANONYMIZE"}
+            ],
+        },
+        "wordPolicyConfig": {"wordsConfig": [{"text": "project nightingale"}]},
+        "blockedInputMessaging": BLOCKED_IN,
+        "blockedOutputsMessaging": BLOCKED_OUT,
+    }
+    base.update(extra)
+    return base
+
+
+@pytest.fixture(scope="module")
+def bedrock(gateway):
+    return gateway.client("bedrock")
+
+
+@pytest.fixture(scope="module")
+def runtime(gateway):
+    return gateway.client("bedrock-runtime")
+
+
+@pytest.fixture(scope="module")
+def guardrail(bedrock):
+    created = bedrock.create_guardrail(**config("compat-pii"))
+    yield created
+    try:
+        bedrock.delete_guardrail(guardrailIdentifier=created["guardrailId"])
+    except Exception:
+        pass
+
+
+def test_create_and_get(bedrock, guardrail):
+    gid = guardrail["guardrailId"]
+    assert re.fullmatch(r"[a-z0-9]{12}", gid)
+    assert guardrail["guardrailArn"] == f"arn:aws:bedrock:us-east-1:{ACCOUNT}:guardrail/{gid}"
+    assert guardrail["version"] == "DRAFT"
+    assert guardrail["createdAt"].year >= 2024
+    got = bedrock.get_guardrail(guardrailIdentifier=gid)
+    assert got["status"] == "READY" and got["version"] == "DRAFT" and got["name"] == "compat-pii"
+    assert got["blockedInputMessaging"] == BLOCKED_IN
+    pii = got["sensitiveInformationPolicy"]["piiEntities"]
+    assert {p["type"] for p in pii} == {"EMAIL", "CREDIT_DEBIT_CARD_NUMBER", "JP_MY_NUMBER"}
+    assert got["sensitiveInformationPolicy"]["regexes"][0]["pattern"] == r"ORD-\d{6}"
+    assert got["wordPolicy"]["words"][0]["text"] == "project nightingale"
+    # By ARN too.
+    assert bedrock.get_guardrail(guardrailIdentifier=guardrail["guardrailArn"])["guardrailId"] == gid
+
+
+def test_update_version_list_and_delete(bedrock):
+    created = bedrock.create_guardrail(**config("compat-versions"))
+    gid = created["guardrailId"]
+    v1 = bedrock.create_guardrail_version(guardrailIdentifier=gid, description="first")
+    assert v1 == {**v1, "guardrailId": gid, "version": "1"}
+    updated = bedrock.update_guardrail(
+        guardrailIdentifier=gid, **{k: v for k, v in config("compat-versions-2").items()}
+    )
+    assert updated["version"] == "DRAFT" and updated["guardrailId"] == gid
+    # The version is an immutable snapshot; DRAFT moved on.
+    assert bedrock.get_guardrail(guardrailIdentifier=gid, guardrailVersion="1")["name"] == "compat-versions"
+    assert bedrock.get_guardrail(guardrailIdentifier=gid, guardrailVersion="DRAFT")["name"] == "compat-versions-2"
+    assert bedrock.create_guardrail_version(guardrailIdentifier=gid)["version"] == "2"
+    versions = bedrock.list_guardrails(guardrailIdentifier=gid)["guardrails"]
+    assert [v["version"] for v in versions] == ["DRAFT", "1", "2"]
+    assert all(v["status"] == "READY" and v["id"] == gid for v in versions)
+    everything = bedrock.list_guardrails()["guardrails"]
+    assert any(g["id"] == gid and g["version"] == "DRAFT" for g in everything)
+    # Delete one version, then the whole guardrail.
+    bedrock.delete_guardrail(guardrailIdentifier=gid, guardrailVersion="1")
+    with raises_code("ResourceNotFoundException"):
+        bedrock.get_guardrail(guardrailIdentifier=gid, guardrailVersion="1")
+    bedrock.delete_guardrail(guardrailIdentifier=gid)
+    with raises_code("ResourceNotFoundException"):
+        bedrock.get_guardrail(guardrailIdentifier=gid)
+    assert not any(g["id"] == gid for g in bedrock.list_guardrails()["guardrails"])
+
+
+def test_bad_configs_name_the_field(bedrock):
+    bad_regex = config("compat-bad")
+    bad_regex["sensitiveInformationPolicyConfig"]["regexesConfig"][0]["pattern"] = "ORD-("
+    with raises_code("ValidationException") as info:
+        bedrock.create_guardrail(**bad_regex)
+    assert "regexesConfig[0].pattern" in info.value.response["Error"]["Message"]
+    bad_type = config("compat-bad")
+    bad_type["sensitiveInformationPolicyConfig"]["piiEntitiesConfig"][0]["type"] = "JP_NOT_A_TYPE"
+    with raises_code("ValidationException") as info:
+        bedrock.create_guardrail(**bad_type)
+    assert "piiEntitiesConfig[0].type" in info.value.response["Error"]["Message"]
+
+
+def test_classifier_filters_are_accepted_and_fail_closed(bedrock, runtime):
+    cfg = config(
+        "compat-content",
+        contentPolicyConfig={"filtersConfig": [{"type": "HATE", "inputStrength": "HIGH", "outputStrength": "HIGH"}]},
+    )
+    gid = bedrock.create_guardrail(**cfg)["guardrailId"]
+    try:
+        out = runtime.apply_guardrail(
+            guardrailIdentifier=gid, guardrailVersion="DRAFT", source="INPUT",
+            content=[{"text": {"text": prompt("good morning")}}],
+        )
+        # No classifier is built in: the filter cannot run, so it blocks.
+        assert out["action"] == "GUARDRAIL_INTERVENED"
+        assert out["outputs"] == [{"text": BLOCKED_IN}]
+    finally:
+        bedrock.delete_guardrail(guardrailIdentifier=gid)
+
+
+def test_apply_masks_and_blocks(runtime, guardrail):
+    gid = guardrail["guardrailId"]
+    text = prompt("連絡先は taro@example.com、注文は ORD-123456 です")
+    masked = runtime.apply_guardrail(
+        guardrailIdentifier=gid, guardrailVersion="DRAFT", source="INPUT", content=[{"text": {"text": text}}]
+    )
+    assert masked["action"] == "GUARDRAIL_INTERVENED"
+    out = masked["outputs"][0]["text"]
+    assert "{EMAIL}" in out and "{order}" in out and "taro@example.com" not in out
+    sip = masked["assessments"][0]["sensitiveInformationPolicy"]
+    assert sip["piiEntities"][0]["type"] == "EMAIL" and sip["piiEntities"][0]["action"] == "ANONYMIZED"
+    assert sip["regexes"][0]["name"] == "order"
+
+    my_number = runtime.apply_guardrail(
+        guardrailIdentifier=gid, guardrailVersion="DRAFT", source="OUTPUT",
+        content=[{"text": {"text": prompt(f"個人番号は{MY_NUMBER}です")}}],
+    )
+    assert my_number["action"] == "GUARDRAIL_INTERVENED"
+    assert "{JP_MY_NUMBER}" in my_number["outputs"][0]["text"]
+
+    blocked = runtime.apply_guardrail(
+        guardrailIdentifier=gid, guardrailVersion="DRAFT", source="INPUT",
+        content=[{"text": {"text": prompt(f"カード番号は {CARD} です")}}],
+    )
+    assert blocked["action"] == "GUARDRAIL_INTERVENED"
+    assert blocked["outputs"] == [{"text": BLOCKED_IN}]
+    finding = blocked["assessments"][0]["sensitiveInformationPolicy"]["piiEntities"][0]
+    assert finding["type"] == "CREDIT_DEBIT_CARD_NUMBER" and finding["action"] == "BLOCKED"
+
+    words = runtime.apply_guardrail(
+        guardrailIdentifier=gid, guardrailVersion="DRAFT", source="OUTPUT",
+        content=[{"text": {"text": prompt("tell me about project nightingale")}}],
+    )
+    assert words["outputs"] == [{"text": BLOCKED_OUT}]
+    assert words["assessments"][0]["wordPolicy"]["customWords"][0]["action"] == "BLOCKED"
+
+    clean = runtime.apply_guardrail(
+        guardrailIdentifier=gid, guardrailVersion="DRAFT", source="INPUT",
+        content=[{"text": {"text": prompt("こんにちは")}}],
+    )
+    assert clean["action"] == "NONE" and clean["outputs"] == []
+
+
+def test_converse_input_blocked_before_the_model(runtime, guardrail):
+    resp = runtime.converse(
+        modelId=ECHO,
+        messages=[{"role": "user", "content": [{"text": prompt(f"my card is {CARD}")}]}],
+        guardrailConfig={"guardrailIdentifier": guardrail["guardrailId"], "guardrailVersion": "DRAFT", "trace": "enabled"},
+    )
+    assert resp["stopReason"] == "guardrail_intervened"
+    assert resp["output"]["message"]["content"] == [{"text": BLOCKED_IN}]
+    # The model was not called: nothing was echoed, no token was spent.
+    assert resp["usage"]["outputTokens"] == 0
+    trace = resp["trace"]["guardrail"]
+    assert "outputAssessments" not in trace
+    pii = trace["inputAssessment"][guardrail["guardrailId"]]["sensitiveInformationPolicy"]["piiEntities"]
+    assert pii[0]["type"] == "CREDIT_DEBIT_CARD_NUMBER"
+
+
+def test_converse_output_masked(runtime, guardrail):
+    # Only guardContent is checked on input, so the e-mail reaches the echo
+    # model unmasked and comes back in its answer, where it is masked.
+    resp = runtime.converse(
+        modelId=ECHO,
+        messages=[{"role": "user", "content": [
+            {"text": prompt("write to taro@example.com")},
+            {"guardContent": {"text": {"text": "please"}}},
+        ]}],
+        guardrailConfig={"guardrailIdentifier": guardrail["guardrailArn"], "guardrailVersion": "DRAFT", "trace": "enabled"},
+    )
+    text = resp["output"]["message"]["content"][0]["text"]
+    assert text.startswith("You said: ") and "{EMAIL}" in text and "taro@example.com" not in text
+    assert "please" in text
+    assert resp["stopReason"] == "end_turn"
+    out = resp["trace"]["guardrail"]["outputAssessments"][guardrail["guardrailId"]][0]
+    assert out["sensitiveInformationPolicy"]["piiEntities"][0]["action"] == "ANONYMIZED"
+
+
+def test_converse_input_masked_before_the_model(runtime, guardrail):
+    resp = runtime.converse(
+        modelId=ECHO,
+        messages=[{"role": "user", "content": [{"text": prompt("mail hanako@example.jp")}]}],
+        guardrailConfig={"guardrailIdentifier": guardrail["guardrailId"], "guardrailVersion": "DRAFT"},
+    )
+    text = resp["output"]["message"]["content"][0]["text"]
+    assert "{EMAIL}" in text and "hanako@example.jp" not in text
+    assert "trace" not in resp
+
+
+def test_invoke_model_with_guardrail_headers(runtime, guardrail):
+    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100,
+            "messages": [{"role": "user", "content": prompt(f"card {CARD}")}]}
+    resp = runtime.invoke_model(
+        modelId=harness.HAIKU, body=json.dumps(body),
+        guardrailIdentifier=guardrail["guardrailId"], guardrailVersion="DRAFT", trace="ENABLED",
+    )
+    out = json.loads(resp["body"].read())
+    assert out["amazon-bedrock-guardrailAction"] == "INTERVENED"
+    assert out["content"][0]["text"] == BLOCKED_IN
+    assert "amazon-bedrock-trace" in out
+
+
+def test_a_version_is_applied_as_it_was(bedrock, runtime):
+    gid = bedrock.create_guardrail(**config("compat-snapshot"))["guardrailId"]
+    try:
+        bedrock.create_guardrail_version(guardrailIdentifier=gid)
+        relaxed = config("compat-snapshot")
+        relaxed["sensitiveInformationPolicyConfig"]["piiEntitiesConfig"] = [{"type": "EMAIL", "action": "NONE"}]
+        bedrock.update_guardrail(guardrailIdentifier=gid, **relaxed)
+        content = [{"text": {"text": prompt(f"card {CARD}")}}]
+        v1 = runtime.apply_guardrail(guardrailIdentifier=gid, guardrailVersion="1", source="INPUT", content=content)
+        draft = runtime.apply_guardrail(guardrailIdentifier=gid, guardrailVersion="DRAFT", source="INPUT", content=content)
+        assert v1["action"] == "GUARDRAIL_INTERVENED" and draft["action"] == "NONE"
+    finally:
+        bedrock.delete_guardrail(guardrailIdentifier=gid)
+
+
+def test_missing_guardrail(runtime):
+    with raises_code("ResourceNotFoundException"):
+        runtime.apply_guardrail(
+            guardrailIdentifier="zzzzzzzzzzzz", guardrailVersion="DRAFT", source="INPUT",
+            content=[{"text": {"text": "hi"}}],
+        )
+    with raises_code("ResourceNotFoundException"):
+        runtime.converse(
+            modelId=ECHO, messages=[{"role": "user", "content": [{"text": "hi"}]}],
+            guardrailConfig={"guardrailIdentifier": "zzzzzzzzzzzz", "guardrailVersion": "1"},
+        )
+
+
+def test_streaming_with_a_guardrail_is_refused(runtime, guardrail):
+    with raises_code("ValidationException"):
+        runtime.converse_stream(
+            modelId=ECHO, messages=[{"role": "user", "content": [{"text": "hi"}]}],
+            guardrailConfig={"guardrailIdentifier": guardrail["guardrailId"], "guardrailVersion": "DRAFT"},
+        )
+
+
+def test_apply_guardrail_permission_is_required(gateway, guardrail):
+    iam = gateway.client("iam")
+    iam.create_user(UserName="guardrail-outsider")
+    iam.put_user_policy(
+        UserName="guardrail-outsider", PolicyName="invoke-only",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": "*"}]}),
+    )
+    creds = harness.access_key_creds(iam.create_access_key(UserName="guardrail-outsider"), "guardrail-outsider")
+    rt = gateway.client("bedrock-runtime", creds)
+    messages = [{"role": "user", "content": [{"text": "hi"}]}]
+    assert rt.converse(modelId=ECHO, messages=messages)["stopReason"] == "end_turn"
+    with raises_code("AccessDeniedException"):
+        rt.converse(
+            modelId=ECHO, messages=messages,
+            guardrailConfig={"guardrailIdentifier": guardrail["guardrailId"], "guardrailVersion": "DRAFT"},
+        )
+    with raises_code("AccessDeniedException"):
+        rt.apply_guardrail(
+            guardrailIdentifier=guardrail["guardrailId"], guardrailVersion="DRAFT", source="INPUT",
+            content=[{"text": {"text": "hi"}}],
+        )
