@@ -269,11 +269,60 @@ def test_missing_guardrail(runtime):
         )
 
 
-def test_streaming_with_a_guardrail_is_refused(runtime, guardrail):
+def stream_text(resp) -> tuple[str, str]:
+    text, stop = "", None
+    for event in resp["stream"]:
+        if "contentBlockDelta" in event:
+            text += event["contentBlockDelta"]["delta"]["text"]
+        if "messageStop" in event:
+            stop = event["messageStop"]["stopReason"]
+    return text, stop
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_converse_stream_masks_and_blocks(runtime, guardrail, mode):
+    config = {"guardrailIdentifier": guardrail["guardrailId"], "guardrailVersion": "DRAFT", "streamProcessingMode": mode}
+    # Output: the e-mail reaches the echo model (only guardContent is
+    # checked on input) and is masked in the stream.
+    masked = runtime.converse_stream(
+        modelId=ECHO,
+        messages=[{"role": "user", "content": [
+            {"text": prompt("write to taro@example.com")},
+            {"guardContent": {"text": {"text": "please"}}},
+        ]}],
+        guardrailConfig=config,
+    )
+    text, stop = stream_text(masked)
+    assert text.startswith("You said: ") and "{EMAIL}" in text and "taro@example.com" not in text
+    assert stop == "end_turn"
+    # Output: a card number the model repeats stops the stream.
+    blocked_out = runtime.converse_stream(
+        modelId=ECHO,
+        messages=[{"role": "user", "content": [
+            {"text": prompt(f"card {CARD}")},
+            {"guardContent": {"text": {"text": "please"}}},
+        ]}],
+        guardrailConfig=config,
+    )
+    text, stop = stream_text(blocked_out)
+    assert text == BLOCKED_OUT and stop == "guardrail_intervened"
+    # Input: blocked before the model.
+    blocked_in = runtime.converse_stream(
+        modelId=ECHO,
+        messages=[{"role": "user", "content": [{"text": prompt(f"card {CARD}")}]}],
+        guardrailConfig=config,
+    )
+    text, stop = stream_text(blocked_in)
+    assert text == BLOCKED_IN and stop == "guardrail_intervened"
+
+
+def test_invoke_model_stream_with_a_guardrail_is_refused(runtime, guardrail):
+    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100,
+            "messages": [{"role": "user", "content": "hi"}]}
     with raises_code("ValidationException"):
-        runtime.converse_stream(
-            modelId=ECHO, messages=[{"role": "user", "content": [{"text": "hi"}]}],
-            guardrailConfig={"guardrailIdentifier": guardrail["guardrailId"], "guardrailVersion": "DRAFT"},
+        runtime.invoke_model_with_response_stream(
+            modelId=harness.HAIKU, body=json.dumps(body),
+            guardrailIdentifier=guardrail["guardrailId"], guardrailVersion="DRAFT",
         )
 
 

@@ -388,6 +388,135 @@ fn assessment_json(r: &sekisho_guard::ApplyGuardrailResponse) -> Value {
         .unwrap_or_else(|| json!({}))
 }
 
+/// The input check of a Converse(Stream) body: the assessment, and the
+/// request for the model (masked where the guardrail anonymized), or
+/// `None` when the input is blocked and the model must not be called.
+fn converse_input(
+    guard: &ActiveGuardrail,
+    raw: &[u8],
+    upstream: &str,
+) -> Result<(sekisho_guard::ApplyGuardrailResponse, Option<ChatRequest>), ApiError> {
+    let mut body = Value::Object(object(raw)?);
+    let content = converse_guard_content(&body);
+    let blocks: Vec<sekisho_guard::ContentBlock> = content.iter().map(|(_, b)| b.clone()).collect();
+    let input = guard.compiled.apply(sekisho_guard::Source::Input, &blocks);
+    match verdict(&input) {
+        Verdict::Blocked => return Ok((input, None)),
+        Verdict::Masked(texts) => {
+            let any_gc = blocks.iter().any(|b| {
+                b.text
+                    .as_ref()
+                    .and_then(|t| t.qualifiers.as_ref())
+                    .is_some_and(|q| q.contains(&sekisho_guard::response::Qualifier::GuardContent))
+            });
+            let guarded = content.iter().filter(|(_, b)| is_guarded(b, any_gc));
+            for ((pointer, _), masked) in guarded.zip(texts) {
+                if let Some(slot) = body.pointer_mut(pointer) {
+                    *slot = Value::String(masked);
+                }
+            }
+        }
+        Verdict::Pass => {}
+    }
+    unwrap_guard_content(&mut body);
+    let bytes = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.to_string()))?;
+    let request = converse_request(&bytes, upstream)?;
+    Ok((input, Some(request)))
+}
+
+/// The output check of a stream in sync mode: each content block's text
+/// goes through the engine's `StreamScanner`, which holds back only the
+/// tail that could still be the start of a match, so what is released is
+/// final (masked where needed). A block ends the answer: the blocked
+/// messaging is sent in place of the rest and the stop reason is
+/// `guardrail_intervened`; nothing the guardrail has not seen is released.
+pub struct OutputGuard<'g> {
+    guard: &'g sekisho_guard::CompiledGuardrail,
+    scanners: std::collections::BTreeMap<u32, sekisho_guard::StreamScanner<'g>>,
+    blocked: bool,
+}
+
+impl<'g> OutputGuard<'g> {
+    pub fn new(guard: &'g sekisho_guard::CompiledGuardrail) -> Self {
+        Self {
+            guard,
+            scanners: Default::default(),
+            blocked: false,
+        }
+    }
+
+    fn blocked_events(&mut self, index: u32) -> Vec<crate::backend::ChatEvent> {
+        use crate::backend::ChatEvent;
+        self.blocked = true;
+        vec![
+            ChatEvent::ContentDelta {
+                index,
+                text: self.guard.config().blocked_outputs_messaging.clone(),
+            },
+            ChatEvent::ContentStop { index },
+            ChatEvent::MessageStop {
+                stop_reason: crate::backend::StopReason::GuardrailIntervened,
+            },
+        ]
+    }
+
+    /// The events to send for one event of the model.
+    pub fn on_event(&mut self, event: crate::backend::ChatEvent) -> Vec<crate::backend::ChatEvent> {
+        use crate::backend::ChatEvent;
+        match event {
+            ChatEvent::ContentDelta { index, text } => {
+                if self.blocked {
+                    return Vec::new();
+                }
+                let guard = self.guard;
+                let out = self
+                    .scanners
+                    .entry(index)
+                    .or_insert_with(|| {
+                        sekisho_guard::StreamScanner::new(guard, sekisho_guard::Source::Output)
+                    })
+                    .push(&text);
+                if out.blocked {
+                    return self.blocked_events(index);
+                }
+                if out.text.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![ChatEvent::ContentDelta {
+                        index,
+                        text: out.text,
+                    }]
+                }
+            }
+            ChatEvent::ContentStop { index } => {
+                if self.blocked {
+                    return Vec::new();
+                }
+                let out = self
+                    .scanners
+                    .remove(&index)
+                    .map(|mut s| s.finish())
+                    .unwrap_or_default();
+                if out.blocked {
+                    return self.blocked_events(index);
+                }
+                let mut events = Vec::new();
+                if !out.text.is_empty() {
+                    events.push(ChatEvent::ContentDelta {
+                        index,
+                        text: out.text,
+                    });
+                }
+                events.push(ChatEvent::ContentStop { index });
+                events
+            }
+            // After a block the stop was already sent; usage still follows.
+            ChatEvent::MessageStop { .. } if self.blocked => Vec::new(),
+            other => vec![other],
+        }
+    }
+}
+
 /// A Converse call with a guardrail: input checked before the model is
 /// called (blocked → the blocked messaging, the model not called; masked →
 /// the model sees the masked text), output checked after.
@@ -399,33 +528,11 @@ async fn converse_guarded(
     upstream: &str,
     model_id: &str,
 ) -> Result<Reply, ApiError> {
-    let mut body = Value::Object(object(&call.body)?);
-    let content = converse_guard_content(&body);
-    let blocks: Vec<sekisho_guard::ContentBlock> = content.iter().map(|(_, b)| b.clone()).collect();
-    let input = guard.compiled.apply(sekisho_guard::Source::Input, &blocks);
+    let (input, request) = converse_input(guard, &call.body, upstream)?;
     let mut output_assessment = None;
-    let response = match verdict(&input) {
-        Verdict::Blocked => blocked_input_response(guard),
-        v => {
-            if let Verdict::Masked(texts) = v {
-                let any_gc = blocks.iter().any(|b| {
-                    b.text
-                        .as_ref()
-                        .and_then(|t| t.qualifiers.as_ref())
-                        .is_some_and(|q| {
-                            q.contains(&sekisho_guard::response::Qualifier::GuardContent)
-                        })
-                });
-                let guarded = content.iter().filter(|(_, b)| is_guarded(b, any_gc));
-                for ((pointer, _), masked) in guarded.zip(texts) {
-                    if let Some(slot) = body.pointer_mut(pointer) {
-                        *slot = Value::String(masked);
-                    }
-                }
-            }
-            unwrap_guard_content(&mut body);
-            let bytes = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.to_string()))?;
-            let request = converse_request(&bytes, upstream)?;
+    let response = match request {
+        None => blocked_input_response(guard),
+        Some(request) => {
             let mut response = backend
                 .converse(request)
                 .await
@@ -446,6 +553,112 @@ async fn converse_guarded(
     }
     log_invocation(gateway, call, model_id, out.clone(), response.usage)?;
     Ok(Reply::Json(out))
+}
+
+/// A ConverseStream call with a guardrail: the input is checked before the
+/// model is called; the output goes through [`OutputGuard`]. Both
+/// `streamProcessingMode`s are served in sync mode: async mode would
+/// release text before the guardrail saw it, and holding it back only
+/// delays it (a stricter answer to the same request).
+async fn converse_stream_guarded(
+    gateway: &Arc<Gateway>,
+    call: &Call,
+    guard: &ActiveGuardrail,
+    backend: &Arc<dyn Backend>,
+    upstream: &str,
+    model_id: &str,
+) -> Result<Reply, ApiError> {
+    use crate::backend::ChatEvent;
+    let (_input, request) = converse_input(guard, &call.body, upstream)?;
+    let Some(request) = request else {
+        let message = guard.compiled.config().blocked_input_messaging.clone();
+        let events = [
+            ChatEvent::MessageStart {
+                role: Role::Assistant,
+            },
+            ChatEvent::ContentDelta {
+                index: 0,
+                text: message,
+            },
+            ChatEvent::ContentStop { index: 0 },
+            ChatEvent::MessageStop {
+                stop_reason: crate::backend::StopReason::GuardrailIntervened,
+            },
+            ChatEvent::Metadata {
+                usage: Default::default(),
+                latency: std::time::Duration::ZERO,
+            },
+        ];
+        let mut log = StreamLog::new(gateway, call, model_id);
+        let frames: Vec<Result<hyper::body::Frame<Bytes>, std::io::Error>> = events
+            .iter()
+            .map(|e| {
+                if let Some(l) = log.as_mut() {
+                    l.observe(e);
+                }
+                Ok(hyper::body::Frame::data(
+                    eventstream::encode_converse_event(e),
+                ))
+            })
+            .collect();
+        if let Some(l) = log.take() {
+            l.finish();
+        }
+        return Ok(Reply::Stream {
+            content_type: "application/vnd.amazon.eventstream",
+            body: BodyExt::boxed_unsync(StreamBody::new(futures::stream::iter(frames))),
+        });
+    };
+    let mut stream = backend
+        .converse_stream(request)
+        .await
+        .map_err(|e| backend_error(&e))?;
+    let mut log = StreamLog::new(gateway, call, model_id);
+    let compiled = guard.compiled.clone();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    // The scanner borrows the compiled guardrail, so the loop runs in a
+    // task that owns both; a client that goes away closes the channel and
+    // the task drops the backend stream.
+    tokio::spawn(async move {
+        let mut out_guard = OutputGuard::new(&compiled);
+        while let Some(item) = stream.next().await {
+            let bytes = match item {
+                Ok(event) => {
+                    let mut out = Vec::new();
+                    for e in out_guard.on_event(event) {
+                        if let Some(l) = log.as_mut() {
+                            l.observe(&e);
+                        }
+                        out.extend_from_slice(&eventstream::encode_converse_event(&e));
+                    }
+                    Bytes::from(out)
+                }
+                Err(e) => {
+                    let _ = tx
+                        .send(eventstream::encode_backend_error(
+                            StreamOperation::ConverseStream,
+                            &e,
+                        ))
+                        .await;
+                    return;
+                }
+            };
+            if !bytes.is_empty() && tx.send(bytes).await.is_err() {
+                return;
+            }
+        }
+        if let Some(l) = log.take() {
+            l.finish();
+        }
+    });
+    let frames = futures::stream::poll_fn(move |cx| {
+        rx.poll_recv(cx)
+            .map(|o| o.map(|b| Ok::<_, std::io::Error>(hyper::body::Frame::data(b))))
+    });
+    Ok(Reply::Stream {
+        content_type: "application/vnd.amazon.eventstream",
+        body: BodyExt::boxed_unsync(StreamBody::new(frames)),
+    })
 }
 
 /// An InvokeModel call with a guardrail, in the model's own body format
@@ -663,10 +876,14 @@ pub async fn handle(gateway: &Arc<Gateway>, call: Call) -> Result<Reply, ApiErro
                 check_json_content_type(&call.headers)?;
                 invoke_guarded(gateway, &call, &guard, &backend, &upstream, &model_id).await
             }
-            // Streams are not yet held back chunk by chunk: refuse rather
-            // than release content the guardrail has not seen.
+            "ConverseStream" => {
+                converse_stream_guarded(gateway, &call, &guard, &backend, &upstream, &model_id)
+                    .await
+            }
+            // InvokeModelWithResponseStream's native chunks are not yet held
+            // back: refuse rather than release content the guardrail has not seen.
             _ => Err(ApiError::validation(
-                "Streaming with a guardrail is not served yet by this gateway; use Converse or InvokeModel, or ApplyGuardrail",
+                "InvokeModelWithResponseStream with a guardrail is not served yet by this gateway; use ConverseStream, InvokeModel or ApplyGuardrail",
             )),
         };
     }
@@ -1046,4 +1263,105 @@ fn count_tokens_request(
 /// The resource ARN of a model call (for tests and audit).
 pub fn resource_of(account: &str, region: &str, model_id: &str) -> String {
     model_arn(account, region, model_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{ChatEvent, StopReason};
+
+    fn guardrail() -> sekisho_guard::CompiledGuardrail {
+        let config: sekisho_guard::GuardrailConfig = serde_json::from_value(json!({
+            "name": "g",
+            "blockedInputMessaging": "in blocked",
+            "blockedOutputsMessaging": "out blocked",
+            "sensitiveInformationPolicyConfig": { "piiEntitiesConfig": [
+                { "type": "EMAIL", "action": "ANONYMIZE" },
+                { "type": "CREDIT_DEBIT_CARD_NUMBER", "action": "BLOCK" }
+            ] }
+        }))
+        .unwrap();
+        sekisho_guard::CompiledGuardrail::compile(&config).unwrap()
+    }
+
+    fn run(g: &sekisho_guard::CompiledGuardrail, chunks: &[&str]) -> (String, Vec<ChatEvent>) {
+        let mut og = OutputGuard::new(g);
+        let mut events = og.on_event(ChatEvent::MessageStart {
+            role: Role::Assistant,
+        });
+        for c in chunks {
+            events.extend(og.on_event(ChatEvent::ContentDelta {
+                index: 0,
+                text: c.to_string(),
+            }));
+        }
+        events.extend(og.on_event(ChatEvent::ContentStop { index: 0 }));
+        events.extend(og.on_event(ChatEvent::MessageStop {
+            stop_reason: StopReason::EndTurn,
+        }));
+        let text = events
+            .iter()
+            .filter_map(|e| match e {
+                ChatEvent::ContentDelta { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        (text, events)
+    }
+
+    #[test]
+    fn a_stream_is_masked_across_chunks() {
+        let g = guardrail();
+        let (text, events) = run(&g, &["write to ta", "ro@exam", "ple.com today"]);
+        assert_eq!(text, "write to {EMAIL} today");
+        assert!(events.contains(&ChatEvent::MessageStop {
+            stop_reason: StopReason::EndTurn
+        }));
+    }
+
+    #[test]
+    fn a_card_split_across_chunks_blocks_the_stream() {
+        let g = guardrail();
+        let (text, events) = run(&g, &["card 4111 11", "11 1111 ", "1111 thanks"]);
+        assert_eq!(text, "out blocked");
+        assert!(!text.contains("4111"));
+        let stops: Vec<_> = events
+            .iter()
+            .filter(|e| matches!(e, ChatEvent::MessageStop { .. }))
+            .collect();
+        assert_eq!(
+            stops,
+            [&ChatEvent::MessageStop {
+                stop_reason: StopReason::GuardrailIntervened
+            }]
+        );
+    }
+
+    #[test]
+    fn guard_content_blocks_and_qualifiers_are_read_from_converse() {
+        let body = json!({
+            "system": [{ "text": "sys" }, { "guardContent": { "text": { "text": "rule" } } }],
+            "messages": [{ "role": "user", "content": [
+                { "text": "plain" },
+                { "guardContent": { "text": { "text": "src", "qualifiers": ["grounding_source"] } } }
+            ] }]
+        });
+        let blocks = converse_guard_content(&body);
+        let pointers: Vec<&str> = blocks.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            pointers,
+            [
+                "/system/1/guardContent/text/text",
+                "/messages/0/content/0/text",
+                "/messages/0/content/1/guardContent/text/text"
+            ]
+        );
+        let any_gc = true;
+        assert!(is_guarded(&blocks[0].1, any_gc));
+        assert!(!is_guarded(&blocks[1].1, any_gc));
+        assert!(!is_guarded(&blocks[2].1, any_gc));
+        let mut body = body;
+        unwrap_guard_content(&mut body);
+        assert_eq!(body["messages"][0]["content"][1], json!({ "text": "src" }));
+    }
 }
