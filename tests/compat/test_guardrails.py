@@ -316,14 +316,71 @@ def test_converse_stream_masks_and_blocks(runtime, guardrail, mode):
     assert text == BLOCKED_IN and stop == "guardrail_intervened"
 
 
-def test_invoke_model_stream_with_a_guardrail_is_refused(runtime, guardrail):
-    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100,
-            "messages": [{"role": "user", "content": "hi"}]}
-    with raises_code("ValidationException"):
-        runtime.invoke_model_with_response_stream(
-            modelId=harness.HAIKU, body=json.dumps(body),
-            guardrailIdentifier=guardrail["guardrailId"], guardrailVersion="DRAFT",
-        )
+@pytest.fixture(scope="module")
+def output_only(bedrock):
+    """E-mail addresses pass on input and are masked on output."""
+    cfg = config("compat-output-only")
+    cfg["sensitiveInformationPolicyConfig"]["piiEntitiesConfig"][0] = {
+        "type": "EMAIL", "action": "ANONYMIZE", "inputAction": "NONE", "outputAction": "ANONYMIZE",
+    }
+    created = bedrock.create_guardrail(**cfg)
+    yield created["guardrailId"]
+    bedrock.delete_guardrail(guardrailIdentifier=created["guardrailId"])
+
+
+def invoke_body(text: str) -> str:
+    return json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 200,
+                       "messages": [{"role": "user", "content": text}]})
+
+
+def native_stream_text(resp) -> str:
+    text = ""
+    for event in resp["body"]:
+        chunk = json.loads(event["chunk"]["bytes"])
+        if chunk.get("type") == "content_block_delta":
+            text += chunk["delta"]["text"]
+    return text
+
+
+def test_invoke_model_output_masked_and_input_not_sent(runtime, fake_openai, output_only, guardrail):
+    before = len(fake_openai.requests_for(harness.HAIKU_UPSTREAM))
+    resp = runtime.invoke_model(
+        modelId=harness.HAIKU, body=invoke_body(prompt("reply to jiro@example.com")),
+        guardrailIdentifier=output_only, guardrailVersion="DRAFT",
+    )
+    out = json.loads(resp["body"].read())
+    assert out["amazon-bedrock-guardrailAction"] == "INTERVENED"
+    assert "{EMAIL}" in out["content"][0]["text"] and "jiro@example.com" not in out["content"][0]["text"]
+    sent = fake_openai.requests_for(harness.HAIKU_UPSTREAM)
+    assert len(sent) == before + 1 and "jiro@example.com" in json.dumps(sent[-1]["body"])
+    # Masked on input: the model sees the tag, not the address.
+    runtime.invoke_model(
+        modelId=harness.HAIKU, body=invoke_body(prompt("reply to saburo@example.com")),
+        guardrailIdentifier=guardrail["guardrailId"], guardrailVersion="DRAFT",
+    )
+    sent = fake_openai.requests_for(harness.HAIKU_UPSTREAM)
+    assert "{EMAIL}" in json.dumps(sent[-1]["body"]) and "saburo" not in json.dumps(sent[-1]["body"])
+    # Blocked on input: the model is not called.
+    count = len(sent)
+    runtime.invoke_model(
+        modelId=harness.HAIKU, body=invoke_body(prompt(f"card {CARD}")),
+        guardrailIdentifier=guardrail["guardrailId"], guardrailVersion="DRAFT",
+    )
+    assert len(fake_openai.requests_for(harness.HAIKU_UPSTREAM)) == count
+
+
+def test_invoke_model_stream_masks_and_blocks(runtime, output_only):
+    masked = runtime.invoke_model_with_response_stream(
+        modelId=harness.HAIKU, body=invoke_body(prompt("reply to shiro@example.com")),
+        guardrailIdentifier=output_only, guardrailVersion="DRAFT",
+    )
+    text = native_stream_text(masked)
+    assert "{EMAIL}" in text and "shiro@example.com" not in text
+    blocked = runtime.invoke_model_with_response_stream(
+        modelId=harness.HAIKU, body=invoke_body(prompt(f"card {CARD}")),
+        guardrailIdentifier=output_only, guardrailVersion="DRAFT",
+    )
+    assert native_stream_text(blocked) == BLOCKED_IN
 
 
 def test_apply_guardrail_permission_is_required(gateway, guardrail):

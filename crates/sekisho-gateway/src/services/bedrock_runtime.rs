@@ -661,6 +661,149 @@ async fn converse_stream_guarded(
     })
 }
 
+/// The input check of a native InvokeModel request: its message texts are
+/// the guarded content (masked in place when the guardrail anonymized).
+/// `false` when the input is blocked and the model must not be called.
+fn invoke_input(
+    guard: &ActiveGuardrail,
+    request: &mut ChatRequest,
+) -> (sekisho_guard::ApplyGuardrailResponse, bool) {
+    let blocks: Vec<sekisho_guard::ContentBlock> = request
+        .messages
+        .iter()
+        .flat_map(|m| m.content.iter())
+        .filter_map(|b| match b {
+            ContentBlock::Text(t) => Some(sekisho_guard::ContentBlock::text(t.clone())),
+            ContentBlock::Other(_) => None,
+        })
+        .collect();
+    let input = guard.compiled.apply(sekisho_guard::Source::Input, &blocks);
+    match verdict(&input) {
+        Verdict::Blocked => return (input, false),
+        Verdict::Masked(texts) => {
+            let mut texts = texts.into_iter();
+            for b in request
+                .messages
+                .iter_mut()
+                .flat_map(|m| m.content.iter_mut())
+            {
+                if let ContentBlock::Text(t) = b
+                    && let Some(masked) = texts.next()
+                {
+                    *t = masked;
+                }
+            }
+        }
+        Verdict::Pass => {}
+    }
+    (input, true)
+}
+
+/// InvokeModelWithResponseStream with a guardrail: the input is checked
+/// before the model is called; the output goes through [`OutputGuard`]
+/// before the native encoder, so every chunk released is final.
+async fn invoke_stream_guarded(
+    gateway: &Arc<Gateway>,
+    call: &Call,
+    guard: &ActiveGuardrail,
+    backend: &Arc<dyn Backend>,
+    upstream: &str,
+    model_id: &str,
+) -> Result<Reply, ApiError> {
+    use crate::backend::ChatEvent;
+    let format = NativeFormat::for_model(model_id).map_err(|e| backend_error(&e))?;
+    let mut request = format
+        .decode_request(&call.body, upstream)
+        .map_err(|e| backend_error(&e))?;
+    let (_input, pass) = invoke_input(guard, &mut request);
+    let input_tokens = backend.count_tokens(&request);
+    let mut encoder = NativeStreamEncoder::new(format, model_id, input_tokens);
+    let mut log = StreamLog::new(gateway, call, model_id);
+    if !pass {
+        let events = [
+            ChatEvent::MessageStart {
+                role: Role::Assistant,
+            },
+            ChatEvent::ContentDelta {
+                index: 0,
+                text: guard.compiled.config().blocked_input_messaging.clone(),
+            },
+            ChatEvent::ContentStop { index: 0 },
+            ChatEvent::MessageStop {
+                stop_reason: crate::backend::StopReason::GuardrailIntervened,
+            },
+            ChatEvent::Metadata {
+                usage: Default::default(),
+                latency: std::time::Duration::ZERO,
+            },
+        ];
+        let mut out = Vec::new();
+        for e in &events {
+            if let Some(l) = log.as_mut() {
+                l.observe(e);
+            }
+            out.extend_from_slice(&chunks(&mut encoder.push(e)));
+        }
+        out.extend_from_slice(&chunks(&mut encoder.finish()));
+        if let Some(l) = log.take() {
+            l.finish();
+        }
+        let frame = Ok::<_, std::io::Error>(hyper::body::Frame::data(Bytes::from(out)));
+        return Ok(Reply::Stream {
+            content_type: "application/vnd.amazon.eventstream",
+            body: BodyExt::boxed_unsync(StreamBody::new(futures::stream::iter([frame]))),
+        });
+    }
+    let mut stream = backend
+        .converse_stream(request)
+        .await
+        .map_err(|e| backend_error(&e))?;
+    let compiled = guard.compiled.clone();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    // As in ConverseStream: the task owns the guardrail the scanner borrows.
+    tokio::spawn(async move {
+        let mut out_guard = OutputGuard::new(&compiled);
+        while let Some(item) = stream.next().await {
+            let bytes = match item {
+                Ok(event) => {
+                    let mut out = Vec::new();
+                    for e in out_guard.on_event(event) {
+                        if let Some(l) = log.as_mut() {
+                            l.observe(&e);
+                        }
+                        out.extend_from_slice(&chunks(&mut encoder.push(&e)));
+                    }
+                    Bytes::from(out)
+                }
+                Err(e) => {
+                    let _ = tx
+                        .send(eventstream::encode_backend_error(
+                            StreamOperation::InvokeModelWithResponseStream,
+                            &e,
+                        ))
+                        .await;
+                    return;
+                }
+            };
+            if !bytes.is_empty() && tx.send(bytes).await.is_err() {
+                return;
+            }
+        }
+        if let Some(l) = log.take() {
+            l.finish();
+        }
+        let _ = tx.send(chunks(&mut encoder.finish())).await;
+    });
+    let frames = futures::stream::poll_fn(move |cx| {
+        rx.poll_recv(cx)
+            .map(|o| o.map(|b| Ok::<_, std::io::Error>(hyper::body::Frame::data(b))))
+    });
+    Ok(Reply::Stream {
+        content_type: "application/vnd.amazon.eventstream",
+        body: BodyExt::boxed_unsync(StreamBody::new(frames)),
+    })
+}
+
 /// An InvokeModel call with a guardrail, in the model's own body format
 /// plus Bedrock's `amazon-bedrock-guardrailAction` (and `-trace`) members.
 async fn invoke_guarded(
@@ -675,35 +818,12 @@ async fn invoke_guarded(
     let mut request = format
         .decode_request(&call.body, upstream)
         .map_err(|e| backend_error(&e))?;
-    let blocks: Vec<sekisho_guard::ContentBlock> = request
-        .messages
-        .iter()
-        .flat_map(|m| m.content.iter())
-        .filter_map(|b| match b {
-            ContentBlock::Text(t) => Some(sekisho_guard::ContentBlock::text(t.clone())),
-            ContentBlock::Other(_) => None,
-        })
-        .collect();
-    let input = guard.compiled.apply(sekisho_guard::Source::Input, &blocks);
+    let (input, pass) = invoke_input(guard, &mut request);
     let started = Instant::now();
     let mut output_assessment = None;
-    let response = match verdict(&input) {
-        Verdict::Blocked => blocked_input_response(guard),
-        v => {
-            if let Verdict::Masked(texts) = v {
-                let mut texts = texts.into_iter();
-                for b in request
-                    .messages
-                    .iter_mut()
-                    .flat_map(|m| m.content.iter_mut())
-                {
-                    if let ContentBlock::Text(t) = b
-                        && let Some(masked) = texts.next()
-                    {
-                        *t = masked;
-                    }
-                }
-            }
+    let response = match pass {
+        false => blocked_input_response(guard),
+        true => {
             let mut response = backend
                 .converse(request)
                 .await
@@ -880,10 +1000,13 @@ pub async fn handle(gateway: &Arc<Gateway>, call: Call) -> Result<Reply, ApiErro
                 converse_stream_guarded(gateway, &call, &guard, &backend, &upstream, &model_id)
                     .await
             }
-            // InvokeModelWithResponseStream's native chunks are not yet held
-            // back: refuse rather than release content the guardrail has not seen.
-            _ => Err(ApiError::validation(
-                "InvokeModelWithResponseStream with a guardrail is not served yet by this gateway; use ConverseStream, InvokeModel or ApplyGuardrail",
+            "InvokeModelWithResponseStream" => {
+                check_json_content_type(&call.headers)?;
+                invoke_stream_guarded(gateway, &call, &guard, &backend, &upstream, &model_id).await
+            }
+            other => Err(ApiError::new(
+                ErrorKind::UnknownOperation,
+                format!("{other} does not take a guardrail"),
             )),
         };
     }
