@@ -405,3 +405,43 @@ def test_apply_guardrail_permission_is_required(gateway, guardrail):
             guardrailIdentifier=guardrail["guardrailId"], guardrailVersion="DRAFT", source="INPUT",
             content=[{"text": {"text": "hi"}}],
         )
+
+
+def test_guardrails_survive_a_restart_sealed_under_their_key(tmp_path):
+    """A guardrail with a customer key: its configuration is nowhere in
+    plaintext in the data directory, and after a restart its versions are
+    read back and applied as they were."""
+    port = harness.free_port()
+    text = f"""\
+data_dir = {harness.toml_str(str(tmp_path / "data"))}
+account_id = "{ACCOUNT}"
+regions = ["us-east-1"]
+
+[[listener]]
+bind = "127.0.0.1:{port}"
+"""
+    marker = "wordmarker" + harness.hashlib.sha256(harness.os.urandom(8)).hexdigest()[:10]
+    gw = harness.Gateway(tmp_path, [port], text).start()
+    try:
+        key = gw.client("kms").create_key(Description="guardrails")["KeyMetadata"]
+        cfg = config("compat-restart", kmsKeyId=key["KeyId"])
+        cfg["wordPolicyConfig"]["wordsConfig"] = [{"text": marker}]
+        gid = gw.client("bedrock").create_guardrail(**cfg)["guardrailId"]
+        gw.client("bedrock").create_guardrail_version(guardrailIdentifier=gid)
+    finally:
+        gw.stop()
+    for path in (tmp_path / "data").rglob("*"):
+        if path.is_file():
+            assert marker.encode() not in path.read_bytes(), path
+    gw = harness.Gateway(tmp_path, [port], text).start()
+    try:
+        got = gw.client("bedrock").get_guardrail(guardrailIdentifier=gid, guardrailVersion="1")
+        assert got["wordPolicy"]["words"] == [{"text": marker}]
+        assert got["kmsKeyArn"] == key["Arn"]
+        out = gw.client("bedrock-runtime").apply_guardrail(
+            guardrailIdentifier=gid, guardrailVersion="1", source="OUTPUT",
+            content=[{"text": {"text": f"about {marker}"}}],
+        )
+        assert out["outputs"] == [{"text": BLOCKED_OUT}]
+    finally:
+        gw.stop()

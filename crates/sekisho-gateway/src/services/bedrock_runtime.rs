@@ -1487,4 +1487,24 @@ mod tests {
         unwrap_guard_content(&mut body);
         assert_eq!(body["messages"][0]["content"][1], json!({ "text": "src" }));
     }
+
+    #[test]
+    fn the_engine_verdicts_are_read_as_pass_mask_or_block() {
+        let g = guardrail();
+        let apply = |t: &str| {
+            g.apply(
+                sekisho_guard::Source::Input,
+                &[sekisho_guard::ContentBlock::text(t)],
+            )
+        };
+        assert!(matches!(verdict(&apply("hello")), Verdict::Pass));
+        match verdict(&apply("mail taro@example.com now")) {
+            Verdict::Masked(t) => assert_eq!(t, ["mail {EMAIL} now"]),
+            _ => panic!("expected a masked verdict"),
+        }
+        assert!(matches!(
+            verdict(&apply("card 4111 1111 1111 1111 and taro@example.com")),
+            Verdict::Blocked
+        ));
+    }
 }

@@ -75,6 +75,9 @@ pub fn guardrail_arn(region: &str, account: &str, id: &str) -> String {
 pub struct Guardrails {
     meta: std::sync::RwLock<BTreeMap<(String, String), GuardrailMeta>>,
     compiled: std::sync::Mutex<HashMap<(String, String, String), Arc<CompiledGuardrail>>>,
+    /// Serializes the control plane's read-modify-write of a summary, so
+    /// two CreateGuardrailVersion calls never take the same number.
+    writes: std::sync::Mutex<()>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> ApiError {
@@ -209,6 +212,7 @@ impl Guardrails {
         Ok(Guardrails {
             meta: std::sync::RwLock::new(map),
             compiled: Default::default(),
+            writes: Default::default(),
         })
     }
 
@@ -399,6 +403,12 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
     let g = &gateway.guardrails;
     let region = call.region.clone();
     let account = gateway.account.clone();
+    // Reads do not wait; writes (no await inside) take their turn.
+    let _write = if call.op.read_only {
+        None
+    } else {
+        Some(g.writes.lock().map_err(|_| unavailable("lock"))?)
+    };
     match call.op.name {
         "CreateGuardrail" => {
             let body = body_object(&call)?;
