@@ -269,19 +269,22 @@ def test_missing_guardrail(runtime):
         )
 
 
-def stream_text(resp) -> tuple[str, str]:
+def stream_text(resp, traces: list | None = None) -> tuple[str, str]:
     text, stop = "", None
     for event in resp["stream"]:
         if "contentBlockDelta" in event:
             text += event["contentBlockDelta"]["delta"]["text"]
         if "messageStop" in event:
             stop = event["messageStop"]["stopReason"]
+        if "metadata" in event and traces is not None:
+            traces.append(event["metadata"].get("trace"))
     return text, stop
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_converse_stream_masks_and_blocks(runtime, guardrail, mode):
-    config = {"guardrailIdentifier": guardrail["guardrailId"], "guardrailVersion": "DRAFT", "streamProcessingMode": mode}
+    gid = guardrail["guardrailId"]
+    config = {"guardrailIdentifier": gid, "guardrailVersion": "DRAFT", "streamProcessingMode": mode, "trace": "enabled"}
     # Output: the e-mail reaches the echo model (only guardContent is
     # checked on input) and is masked in the stream.
     masked = runtime.converse_stream(
@@ -292,9 +295,14 @@ def test_converse_stream_masks_and_blocks(runtime, guardrail, mode):
         ]}],
         guardrailConfig=config,
     )
-    text, stop = stream_text(masked)
+    traces: list = []
+    text, stop = stream_text(masked, traces)
     assert text.startswith("You said: ") and "{EMAIL}" in text and "taro@example.com" not in text
     assert stop == "end_turn"
+    [trace] = traces
+    out = trace["guardrail"]["outputAssessments"][gid][0]["sensitiveInformationPolicy"]["piiEntities"][0]
+    assert out["type"] == "EMAIL" and out["action"] == "ANONYMIZED"
+    assert gid in trace["guardrail"]["inputAssessment"]
     # Output: a card number the model repeats stops the stream.
     blocked_out = runtime.converse_stream(
         modelId=ECHO,

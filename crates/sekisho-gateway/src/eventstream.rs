@@ -262,6 +262,23 @@ pub fn converse_messages(event: &ChatEvent) -> Vec<Message> {
     }
 }
 
+/// The ConverseStream `metadata` event with a `trace` member (a guardrail's
+/// assessments, when the call asked for its trace).
+pub fn encode_converse_metadata_with_trace(
+    usage: &Usage,
+    latency: Duration,
+    trace: &Value,
+) -> Bytes {
+    encode_message(&event_message(
+        "metadata",
+        to_bytes(&json!({
+            "usage": usage_json(usage),
+            "metrics": { "latencyMs": latency_ms(latency) },
+            "trace": trace,
+        })),
+    ))
+}
+
 /// The ConverseStream frame(s) for one event, ready to send.
 pub fn encode_converse_event(event: &ChatEvent) -> Bytes {
     let messages = converse_messages(event);

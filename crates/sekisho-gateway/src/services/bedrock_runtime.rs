@@ -188,6 +188,17 @@ struct ActiveGuardrail {
 /// `ResourceNotFoundException` (the call fails closed).
 fn active_guardrail(gateway: &Gateway, call: &Call) -> Result<Option<ActiveGuardrail>, ApiError> {
     let Some(named) = named_guardrail(call.op.name, &call.headers, &call.body) else {
+        // A guardrailConfig that names no guardrail must not run the call
+        // unguarded.
+        let has_config = matches!(call.op.name, "Converse" | "ConverseStream")
+            && serde_json::from_slice::<Value>(&call.body)
+                .ok()
+                .is_some_and(|v| v.get("guardrailConfig").is_some_and(|g| !g.is_null()));
+        if has_config {
+            return Err(ApiError::validation(
+                "guardrailConfig.guardrailIdentifier must be a guardrail id or ARN",
+            ));
+        }
         return Ok(None);
     };
     let id = crate::services::guardrails::parse_identifier(
@@ -569,7 +580,10 @@ async fn converse_stream_guarded(
     model_id: &str,
 ) -> Result<Reply, ApiError> {
     use crate::backend::ChatEvent;
-    let (_input, request) = converse_input(guard, &call.body, upstream)?;
+    let (input, request) = converse_input(guard, &call.body, upstream)?;
+    let trace = guard
+        .trace
+        .then(|| (guard.id.clone(), assessment_json(&input)));
     let Some(request) = request else {
         let message = guard.compiled.config().blocked_input_messaging.clone();
         let events = [
@@ -596,9 +610,16 @@ async fn converse_stream_guarded(
                 if let Some(l) = log.as_mut() {
                     l.observe(e);
                 }
-                Ok(hyper::body::Frame::data(
-                    eventstream::encode_converse_event(e),
-                ))
+                Ok(hyper::body::Frame::data(match (e, &trace) {
+                    (ChatEvent::Metadata { usage, latency }, Some((id, input))) => {
+                        eventstream::encode_converse_metadata_with_trace(
+                            usage,
+                            *latency,
+                            &json!({ "guardrail": { "inputAssessment": { id.clone(): input } } }),
+                        )
+                    }
+                    _ => eventstream::encode_converse_event(e),
+                }))
             })
             .collect();
         if let Some(l) = log.take() {
@@ -621,15 +642,40 @@ async fn converse_stream_guarded(
     // the task drops the backend stream.
     tokio::spawn(async move {
         let mut out_guard = OutputGuard::new(&compiled);
+        let mut raw: std::collections::BTreeMap<u32, String> = Default::default();
         while let Some(item) = stream.next().await {
             let bytes = match item {
                 Ok(event) => {
+                    // The trace assesses the model's own text, kept as it came.
+                    if trace.is_some()
+                        && let ChatEvent::ContentDelta { index, text } = &event
+                    {
+                        raw.entry(*index).or_default().push_str(text);
+                    }
                     let mut out = Vec::new();
                     for e in out_guard.on_event(event) {
                         if let Some(l) = log.as_mut() {
                             l.observe(&e);
                         }
-                        out.extend_from_slice(&eventstream::encode_converse_event(&e));
+                        let frame = match (&e, &trace) {
+                            (ChatEvent::Metadata { usage, latency }, Some((id, input))) => {
+                                let blocks: Vec<sekisho_guard::ContentBlock> = raw
+                                    .values()
+                                    .map(|t| sekisho_guard::ContentBlock::text(t.clone()))
+                                    .collect();
+                                let output = compiled.apply(sekisho_guard::Source::Output, &blocks);
+                                eventstream::encode_converse_metadata_with_trace(
+                                    usage,
+                                    *latency,
+                                    &json!({ "guardrail": {
+                                        "inputAssessment": { id.clone(): input },
+                                        "outputAssessments": { id.clone(): [assessment_json(&output)] },
+                                    } }),
+                                )
+                            }
+                            _ => eventstream::encode_converse_event(&e),
+                        };
+                        out.extend_from_slice(&frame);
                     }
                     Bytes::from(out)
                 }
