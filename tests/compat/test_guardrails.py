@@ -453,3 +453,23 @@ bind = "127.0.0.1:{port}"
         assert out["outputs"] == [{"text": BLOCKED_OUT}]
     finally:
         gw.stop()
+
+
+def test_seed_guardrails_management_policy(gateway, world):
+    """The seed's GuardrailsManagement policy: the tagged security admin
+    manages guardrails; a user without it cannot even read them."""
+    admin = gateway.client("bedrock", world.users["sec-admin"])
+    gid = admin.create_guardrail(**config("compat-sec-admin"))["guardrailId"]
+    admin.update_guardrail(guardrailIdentifier=gid, **config("compat-sec-admin"))
+    assert admin.create_guardrail_version(guardrailIdentifier=gid)["version"] == "1"
+    assert admin.get_guardrail(guardrailIdentifier=gid, guardrailVersion="1")["status"] == "READY"
+    applied = gateway.client("bedrock-runtime", world.users["sec-admin"]).apply_guardrail(
+        guardrailIdentifier=gid, guardrailVersion="1", source="INPUT", content=[{"text": {"text": "hello"}}]
+    )
+    assert applied["action"] == "NONE"
+    bob = gateway.client("bedrock", world.users["bob"])
+    with raises_code("AccessDeniedException"):
+        bob.create_guardrail(**config("compat-bob"))
+    with raises_code("AccessDeniedException"):
+        bob.get_guardrail(guardrailIdentifier=gid)
+    admin.delete_guardrail(guardrailIdentifier=gid)

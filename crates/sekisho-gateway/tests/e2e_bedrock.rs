@@ -715,3 +715,13 @@ async fn scp_restricting_regions() {
     .await
     .expect_ok();
 }
+
+#[tokio::test]
+async fn a_guardrail_config_naming_no_guardrail_is_refused() {
+    let s = start().await;
+    let mut body = converse_body("hi");
+    body["guardrailConfig"] = json!({ "guardrailIdentifier": 5, "guardrailVersion": "1" });
+    s.bedrock(&s.admin, REGION, ECHO, "converse", &body)
+        .await
+        .expect_err(400, "ValidationException");
+}
