@@ -695,9 +695,13 @@ pub fn apply(gateway: &Gateway, call: &Call) -> Result<Reply, ApiError> {
         .filter(|s| !s.is_empty())
         .ok_or_else(|| crate::protocol::missing("guardrailVersion"))?;
     check_version(version, false)?;
+    // serde's message can quote a value of the body, which is content:
+    // only the position is given back.
     let request: ApplyGuardrailRequest = serde_json::from_slice(&call.body).map_err(|e| {
         ApiError::validation(format!(
-            "1 validation error detected: the ApplyGuardrail request is malformed: {e}"
+            "1 validation error detected: the ApplyGuardrail request is malformed at line {}, column {}: expected source (INPUT or OUTPUT) and content (a list of text or image blocks)",
+            e.line(),
+            e.column()
         ))
     })?;
     if request.content.is_empty() {
