@@ -473,3 +473,17 @@ def test_seed_guardrails_management_policy(gateway, world):
     with raises_code("AccessDeniedException"):
         bob.get_guardrail(guardrailIdentifier=gid)
     admin.delete_guardrail(guardrailIdentifier=gid)
+
+
+def test_client_request_tokens_make_creates_idempotent(bedrock):
+    first = bedrock.create_guardrail(clientRequestToken="compat-token-1", **config("compat-idem"))
+    again = bedrock.create_guardrail(clientRequestToken="compat-token-1", **config("compat-idem"))
+    gid = first["guardrailId"]
+    assert again["guardrailId"] == gid
+    try:
+        v = bedrock.create_guardrail_version(guardrailIdentifier=gid, clientRequestToken="compat-v-1")
+        w = bedrock.create_guardrail_version(guardrailIdentifier=gid, clientRequestToken="compat-v-1")
+        assert v["version"] == w["version"] == "1"
+        assert bedrock.create_guardrail_version(guardrailIdentifier=gid)["version"] == "2"
+    finally:
+        bedrock.delete_guardrail(guardrailIdentifier=gid)

@@ -40,6 +40,9 @@ struct VersionMeta {
     description: Option<String>,
     created_at: String,
     updated_at: String,
+    /// The `clientRequestToken` that created it: a retry gets this version.
+    #[serde(default)]
+    client_token: Option<String>,
 }
 
 /// A guardrail's summary, stored in plaintext (no configuration content).
@@ -55,6 +58,9 @@ struct GuardrailMeta {
     next_version: u32,
     #[serde(default)]
     tags: BTreeMap<String, String>,
+    /// The `clientRequestToken` of its CreateGuardrail: a retry gets it.
+    #[serde(default)]
+    client_token: Option<String>,
 }
 
 impl GuardrailMeta {
@@ -412,7 +418,25 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
     match call.op.name {
         "CreateGuardrail" => {
             let body = body_object(&call)?;
+            let token = crate::services::args::Args(&body)
+                .bounded("clientRequestToken", 256)?
+                .map(str::to_string);
             let (config, _) = parse_config(&call.body)?;
+            // boto3 fills the token in; a retried create returns the first.
+            if let Some(t) = &token {
+                let map = g.meta.read().map_err(|_| unavailable("lock"))?;
+                if let Some(m) = map
+                    .values()
+                    .find(|m| m.region == region && m.client_token.as_ref() == Some(t))
+                {
+                    return Ok(Reply::Json(json!({
+                        "guardrailId": m.id,
+                        "guardrailArn": m.arn(&account),
+                        "version": DRAFT,
+                        "createdAt": m.created_at,
+                    })));
+                }
+            }
             let kms_key_id = config.kms_key_id.clone();
             let kms_key_arn = match &kms_key_id {
                 Some(k) => Some(gateway.kms.key_arn_of(&region, k).ok_or_else(|| {
@@ -444,9 +468,11 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
                     description: config.description.clone(),
                     created_at: now.clone(),
                     updated_at: now.clone(),
+                    client_token: None,
                 }],
                 next_version: 1,
                 tags,
+                client_token: token,
             };
             let sealed = g.seal_config(gateway, &meta, DRAFT, &config)?;
             let arn = meta.arn(&account);
@@ -597,10 +623,19 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
         "CreateGuardrailVersion" => {
             let id = identifier(&call, gateway)?;
             let body = body_object(&call)?;
-            let description = crate::services::args::Args(&body)
-                .bounded("description", 200)?
-                .map(str::to_string);
+            let args = crate::services::args::Args(&body);
+            let description = args.bounded("description", 200)?.map(str::to_string);
+            let token = args.bounded("clientRequestToken", 256)?.map(str::to_string);
             let mut meta = g.get_meta(&region, &id)?;
+            if let Some(v) = token.as_ref().and_then(|t| {
+                meta.versions
+                    .iter()
+                    .find(|v| v.client_token.as_ref() == Some(t))
+            }) {
+                return Ok(Reply::Json(
+                    json!({ "guardrailId": id, "version": v.version }),
+                ));
+            }
             if meta.versions.len() > MAX_VERSIONS {
                 return Err(ApiError::new(
                     ErrorKind::LimitExceeded,
@@ -620,6 +655,7 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
                 description: description.or_else(|| config.description.clone()),
                 created_at: now.clone(),
                 updated_at: now,
+                client_token: token,
             });
             meta.next_version += 1;
             g.commit(
