@@ -487,3 +487,46 @@ def test_client_request_tokens_make_creates_idempotent(bedrock):
         assert bedrock.create_guardrail_version(guardrailIdentifier=gid)["version"] == "2"
     finally:
         bedrock.delete_guardrail(guardrailIdentifier=gid)
+
+
+def invoke_model_safely(client, model_id: str, messages: list, guardrail_id: str = None) -> dict:
+    """The seed's SecureBedrockClient.invoke_model_safely, as written."""
+    params = {
+        'modelId': model_id,
+        'messages': messages,
+        'inferenceConfig': {'maxTokens': 1024}
+    }
+    if guardrail_id:
+        params['guardrailConfig'] = {
+            'guardrailIdentifier': guardrail_id,
+            'guardrailVersion': 'DRAFT'
+        }
+    response = client.converse(**params)
+    return response
+
+
+def test_seed_invoke_model_safely(gateway, world, guardrail):
+    import seed_world
+
+    messages = [{"role": "user", "content": [{"text": prompt(f"カード {CARD} で払います")}]}]
+    # The seed's BedrockRole may invoke models but not apply guardrails:
+    # Bedrock requires both, so the guarded call is refused.
+    bedrock_role = gateway.client("bedrock-runtime", gateway.assume(world.roles["BedrockRole"], "BedrockSession"))
+    with raises_code("AccessDeniedException"):
+        invoke_model_safely(bedrock_role, ECHO, messages, guardrail["guardrailId"])
+    # A role that may also apply the guardrail gets the blocked messaging.
+    iam = gateway.client("iam")
+    role = iam.create_role(RoleName="GuardedBedrockRole", AssumeRolePolicyDocument=seed_world.trust_account())["Role"]
+    iam.attach_role_policy(RoleName="GuardedBedrockRole", PolicyArn=f"arn:aws:iam::{ACCOUNT}:policy/BedrockInvoke")
+    iam.put_role_policy(
+        RoleName="GuardedBedrockRole", PolicyName="ApplyGuardrail",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "bedrock:ApplyGuardrail",
+            "Resource": f"arn:aws:bedrock:us-east-1:{ACCOUNT}:guardrail/*"}]}),
+    )
+    guarded = gateway.client("bedrock-runtime", gateway.assume(role["Arn"], "BedrockSession"))
+    out = invoke_model_safely(guarded, ECHO, messages, guardrail["guardrailId"])
+    assert out["stopReason"] == "guardrail_intervened"
+    assert out["output"]["message"]["content"] == [{"text": BLOCKED_IN}]
+    fine = invoke_model_safely(guarded, ECHO, [{"role": "user", "content": [{"text": prompt("こんにちは")}]}], guardrail["guardrailId"])
+    assert fine["stopReason"] == "end_turn" and fine["output"]["message"]["content"][0]["text"].startswith("You said: ")
