@@ -43,6 +43,11 @@ struct VersionMeta {
     /// The `clientRequestToken` that created it: a retry gets this version.
     #[serde(default)]
     client_token: Option<String>,
+    /// Bumped by each UpdateGuardrail (of DRAFT): a compiled guardrail is
+    /// only reused while its revision is current, so a compile that raced
+    /// an update is never served after it.
+    #[serde(default)]
+    revision: u64,
 }
 
 /// A guardrail's summary, stored in plaintext (no configuration content).
@@ -76,11 +81,15 @@ pub fn guardrail_arn(region: &str, account: &str, id: &str) -> String {
     format!("arn:aws:bedrock:{region}:{account}:guardrail/{id}")
 }
 
+/// (region, id, version).
+type VersionKey = (String, String, String);
+
 /// The guardrails of the account, by (region, id).
 #[derive(Default)]
 pub struct Guardrails {
     meta: std::sync::RwLock<BTreeMap<(String, String), GuardrailMeta>>,
-    compiled: std::sync::Mutex<HashMap<(String, String, String), Arc<CompiledGuardrail>>>,
+    /// By (region, id, version), with the revision it was compiled from.
+    compiled: std::sync::Mutex<HashMap<VersionKey, (u64, Arc<CompiledGuardrail>)>>,
     /// Serializes the control plane's read-modify-write of a summary, so
     /// two CreateGuardrailVersion calls never take the same number.
     writes: std::sync::Mutex<()>,
@@ -241,15 +250,17 @@ impl Guardrails {
         version: &str,
     ) -> Result<Arc<CompiledGuardrail>, ApiError> {
         let meta = self.get_meta(region, id)?;
-        if meta.version(version).is_none() {
-            return Err(version_not_found(id, version));
-        }
+        let revision = meta
+            .version(version)
+            .ok_or_else(|| version_not_found(id, version))?
+            .revision;
         let key = (region.to_string(), id.to_string(), version.to_string());
-        if let Some(c) = self
+        if let Some((r, c)) = self
             .compiled
             .lock()
             .map_err(|_| unavailable("lock"))?
             .get(&key)
+            && *r == revision
         {
             return Ok(c.clone());
         }
@@ -262,10 +273,11 @@ impl Guardrails {
                 e.field
             ))
         })?);
-        self.compiled
-            .lock()
-            .map_err(|_| unavailable("lock"))?
-            .insert(key, compiled.clone());
+        let mut cache = self.compiled.lock().map_err(|_| unavailable("lock"))?;
+        // Never replace a newer revision compiled meanwhile.
+        if cache.get(&key).is_none_or(|(r, _)| *r <= revision) {
+            cache.insert(key, (revision, compiled.clone()));
+        }
         Ok(compiled)
     }
 
@@ -469,6 +481,7 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
                     created_at: now.clone(),
                     updated_at: now.clone(),
                     client_token: None,
+                    revision: 0,
                 }],
                 next_version: 1,
                 tags,
@@ -600,6 +613,7 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
                 d.name = config.name.clone();
                 d.description = config.description.clone();
                 d.updated_at = now.clone();
+                d.revision += 1;
             }
             let sealed = g.seal_config(gateway, &meta, DRAFT, &config)?;
             let arn = meta.arn(&account);
@@ -656,6 +670,7 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
                 created_at: now.clone(),
                 updated_at: now,
                 client_token: token,
+                revision: 0,
             });
             meta.next_version += 1;
             g.commit(
