@@ -530,3 +530,31 @@ def test_seed_invoke_model_safely(gateway, world, guardrail):
     assert out["output"]["message"]["content"] == [{"text": BLOCKED_IN}]
     fine = invoke_model_safely(guarded, ECHO, [{"role": "user", "content": [{"text": prompt("こんにちは")}]}], guardrail["guardrailId"])
     assert fine["stopReason"] == "end_turn" and fine["output"]["message"]["content"][0]["text"].startswith("You said: ")
+
+
+def test_guardrail_calls_are_in_the_audit_trail_without_their_content(gateway, bedrock, runtime):
+    marker = "auditword" + harness.hashlib.sha256(harness.os.urandom(8)).hexdigest()[:10]
+    cfg = config("compat-audit")
+    cfg["wordPolicyConfig"]["wordsConfig"] = [{"text": marker}]
+    created = bedrock.create_guardrail(**cfg)
+    gid = created["guardrailId"]
+    try:
+        applied = runtime.apply_guardrail(
+            guardrailIdentifier=gid, guardrailVersion="DRAFT", source="INPUT",
+            content=[{"text": {"text": f"say {marker}"}}],
+        )
+        cloudtrail = gateway.client("cloudtrail")
+        for name, answer in (("CreateGuardrail", created), ("ApplyGuardrail", applied)):
+            events = cloudtrail.lookup_events(
+                LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": name}], MaxResults=50
+            )["Events"]
+            rid = answer["ResponseMetadata"]["RequestId"]
+            mine = [json.loads(e["CloudTrailEvent"]) for e in events if json.loads(e["CloudTrailEvent"])["requestID"] == rid]
+            assert len(mine) == 1, name
+            event = mine[0]
+            assert event["eventSource"] == "bedrock.amazonaws.com"
+            assert marker not in json.dumps(event)
+        assert event["eventCategory"] == "Data"
+        assert {"type": "AWS::Bedrock::Guardrail", "ARN": created["guardrailArn"]}.items() <= event["resources"][0].items()
+    finally:
+        bedrock.delete_guardrail(guardrailIdentifier=gid)
