@@ -200,13 +200,22 @@ fn parse_config(body: &[u8]) -> Result<(GuardrailConfig, CompiledGuardrail), Api
     // Neither belongs to a version's configuration.
     config.tags = None;
     config.client_request_token = None;
-    let compiled = CompiledGuardrail::compile(&config).map_err(|e| {
+    let compiled = CompiledGuardrail::compile_with(&config, classifiers()).map_err(|e| {
         ApiError::validation(format!(
             "1 validation error detected: Value at '{}' failed to satisfy constraint: {}",
             e.field, e.message
         ))
     })?;
     Ok((config, compiled))
+}
+
+/// The classifiers embedded in the binary (`sekisho-classify`): prompt
+/// attack and denied topics. Filters without one (HATE, INSULTS, SEXUAL,
+/// VIOLENCE, MISCONDUCT, contextual grounding) are reported unavailable by
+/// the engine, which then blocks what it cannot check.
+fn classifiers() -> &'static sekisho_guard::Classifiers {
+    static EMBEDDED: std::sync::OnceLock<sekisho_guard::Classifiers> = std::sync::OnceLock::new();
+    EMBEDDED.get_or_init(sekisho_classify::embedded)
 }
 
 fn context<'a>(arn: &'a str, version: &'a str) -> [(&'static str, &'a str); 2] {
@@ -267,12 +276,14 @@ impl Guardrails {
         let config = self.open_config(gateway, &meta, version)?;
         // A stored config compiled when it was written; failing now means
         // the engine changed under it: refuse rather than run without it.
-        let compiled = Arc::new(CompiledGuardrail::compile(&config).map_err(|e| {
-            unavailable(format!(
-                "the stored guardrail no longer compiles ({})",
-                e.field
-            ))
-        })?);
+        let compiled = Arc::new(
+            CompiledGuardrail::compile_with(&config, classifiers()).map_err(|e| {
+                unavailable(format!(
+                    "the stored guardrail no longer compiles ({})",
+                    e.field
+                ))
+            })?,
+        );
         let mut cache = self.compiled.lock().map_err(|_| unavailable("lock"))?;
         // Never replace a newer revision compiled meanwhile.
         if cache.get(&key).is_none_or(|(r, _)| *r <= revision) {
