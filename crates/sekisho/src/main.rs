@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod guard;
 mod keys;
 mod policy;
 mod serve;
@@ -27,6 +28,9 @@ enum Command {
     /// The audit trail: verify its signed chain, query who did what, tail it.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Guardrails: test one on a text, evaluate one on a labelled data set.
+    #[command(subcommand)]
+    Guard(guard::GuardCommand),
     /// Customer managed keys of a stopped gateway: list, create, rotate.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Audit(cmd) => audit::run(cmd),
+        Command::Guard(cmd) => guard::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Serve(args) => serve::run(args),
