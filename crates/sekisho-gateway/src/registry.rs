@@ -1079,6 +1079,37 @@ pub static OPERATIONS: &[Operation] = &[
         false,
         EventCategory::Management
     ),
+    // Bedrock control plane: account-level enforced guardrails.
+    rest_op!(
+        "bedrock",
+        "PutEnforcedGuardrailConfiguration",
+        "PUT",
+        "/enforcedGuardrailsConfiguration",
+        "bedrock:PutEnforcedGuardrailConfiguration",
+        star,
+        false,
+        EventCategory::Management
+    ),
+    rest_op!(
+        "bedrock",
+        "ListEnforcedGuardrailsConfiguration",
+        "GET",
+        "/enforcedGuardrailsConfiguration",
+        "bedrock:ListEnforcedGuardrailsConfiguration",
+        star,
+        true,
+        EventCategory::Management
+    ),
+    rest_op!(
+        "bedrock",
+        "DeleteEnforcedGuardrailConfiguration",
+        "DELETE",
+        "/enforcedGuardrailsConfiguration/{configId}",
+        "bedrock:DeleteEnforcedGuardrailConfiguration",
+        star,
+        false,
+        EventCategory::Management
+    ),
     // Bedrock control plane: model invocation logging.
     rest_op!(
         "bedrock",

@@ -181,6 +181,7 @@ fn route(
 struct ActiveGuardrail {
     compiled: Arc<sekisho_guard::CompiledGuardrail>,
     id: String,
+    version: String,
     trace: bool,
 }
 
@@ -220,8 +221,46 @@ fn active_guardrail(gateway: &Gateway, call: &Call) -> Result<Option<ActiveGuard
     Ok(Some(ActiveGuardrail {
         compiled,
         id,
+        version,
         trace,
     }))
+}
+
+/// The guardrail in force once the account's enforced guardrails are
+/// added to the one the call names. An enforced guardrail that no longer
+/// exists refuses the call (`ResourceNotFoundException`) rather than run
+/// it unguarded. The engine applies one guardrail per call: a call naming
+/// another guardrail than the enforced one is refused (fail closed).
+fn with_enforced(
+    gateway: &Gateway,
+    call: &Call,
+    model_id: &str,
+    named: Option<ActiveGuardrail>,
+) -> Result<Option<ActiveGuardrail>, ApiError> {
+    let enforced = gateway.guardrails.enforced_for(&call.region, model_id)?;
+    let mut guard = named;
+    for (id, version) in enforced {
+        let compiled = gateway
+            .guardrails
+            .compiled(gateway, &call.region, &id, &version)?;
+        match &guard {
+            None => {
+                guard = Some(ActiveGuardrail {
+                    compiled,
+                    id,
+                    version,
+                    trace: false,
+                })
+            }
+            Some(g) if g.id == id && g.version == version => {}
+            Some(_) => {
+                return Err(ApiError::validation(
+                    "guardrailConfig: this account enforces a guardrail on this model; a call may only name that guardrail and version, as a second guardrail cannot be applied with it here",
+                ));
+            }
+        }
+    }
+    Ok(guard)
 }
 
 /// What the guardrail decided on one side of a model call.
@@ -1033,7 +1072,9 @@ fn log_invocation(
 pub async fn handle(gateway: &Arc<Gateway>, call: Call) -> Result<Reply, ApiError> {
     let model_id = model_id_of(&call.input)?;
     let (backend, upstream) = route(gateway, &model_id, &call.region)?;
-    if let Some(guard) = active_guardrail(gateway, &call)? {
+    if let Some(guard) =
+        with_enforced(gateway, &call, &model_id, active_guardrail(gateway, &call)?)?
+    {
         return match call.op.name {
             "Converse" => {
                 converse_guarded(gateway, &call, &guard, &backend, &upstream, &model_id).await

@@ -26,6 +26,8 @@ use crate::services::{Call, Reply};
 
 const GUARDRAILS: &str = "bedrock.guardrails";
 const VERSIONS: &str = "bedrock.guardrail-versions";
+/// The account's enforced guardrail configurations, by (region, configId).
+const ENFORCED: &str = "bedrock.enforced-guardrails";
 const SEP: char = '\u{1f}';
 const DRAFT: &str = "DRAFT";
 /// Bedrock's quota of numbered versions per guardrail is far lower; this
@@ -81,6 +83,50 @@ pub fn guardrail_arn(region: &str, account: &str, id: &str) -> String {
     format!("arn:aws:bedrock:{region}:{account}:guardrail/{id}")
 }
 
+/// Which models an enforced guardrail covers (`ModelEnforcement`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ModelEnforcement {
+    pub included_models: Vec<String>,
+    pub excluded_models: Vec<String>,
+}
+
+impl ModelEnforcement {
+    /// `ALL` or the model id itself is included, and it is not excluded.
+    pub fn covers(&self, model_id: &str) -> bool {
+        self.included_models
+            .iter()
+            .any(|m| m == "ALL" || m == model_id)
+            && !self.excluded_models.iter().any(|m| m == model_id)
+    }
+}
+
+/// An account-level enforced guardrail of one region (no content: the
+/// guardrail's configuration stays sealed with the guardrail).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EnforcedConfig {
+    pub config_id: String,
+    pub region: String,
+    pub guardrail_id: String,
+    pub guardrail_version: String,
+    #[serde(default)]
+    pub selective_content_guarding: Option<BTreeMap<String, String>>,
+    /// None: every model.
+    #[serde(default)]
+    pub model_enforcement: Option<ModelEnforcement>,
+    pub created_at: String,
+    pub created_by: String,
+    pub updated_at: String,
+    pub updated_by: String,
+}
+
+impl EnforcedConfig {
+    pub fn covers(&self, model_id: &str) -> bool {
+        self.model_enforcement
+            .as_ref()
+            .is_none_or(|m| m.covers(model_id))
+    }
+}
+
 /// (region, id, version).
 type VersionKey = (String, String, String);
 
@@ -93,6 +139,8 @@ pub struct Guardrails {
     /// Serializes the control plane's read-modify-write of a summary, so
     /// two CreateGuardrailVersion calls never take the same number.
     writes: std::sync::Mutex<()>,
+    /// Enforced guardrail configurations by (region, configId).
+    enforced: std::sync::RwLock<BTreeMap<(String, String), EnforcedConfig>>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> ApiError {
@@ -233,11 +281,35 @@ impl Guardrails {
                 .map_err(|e| format!("a stored guardrail is damaged: {e}"))?;
             map.insert((m.region.clone(), m.id.clone()), m);
         }
+        let mut enforced = BTreeMap::new();
+        for (_, bytes) in store.list(ENFORCED, "").map_err(|e| e.to_string())? {
+            let e: EnforcedConfig = serde_json::from_slice(&bytes)
+                .map_err(|e| format!("a stored enforced guardrail is damaged: {e}"))?;
+            enforced.insert((e.region.clone(), e.config_id.clone()), e);
+        }
         Ok(Guardrails {
             meta: std::sync::RwLock::new(map),
             compiled: Default::default(),
             writes: Default::default(),
+            enforced: std::sync::RwLock::new(enforced),
         })
+    }
+
+    /// The enforced guardrails (id, version) covering a model call of this
+    /// region. A poisoned lock refuses the call rather than run unguarded.
+    pub fn enforced_for(
+        &self,
+        region: &str,
+        model_id: &str,
+    ) -> Result<Vec<(String, String)>, ApiError> {
+        Ok(self
+            .enforced
+            .read()
+            .map_err(|_| unavailable("lock"))?
+            .values()
+            .filter(|e| e.region == region && e.covers(model_id))
+            .map(|e| (e.guardrail_id.clone(), e.guardrail_version.clone()))
+            .collect())
     }
 
     fn get_meta(&self, region: &str, id: &str) -> Result<GuardrailMeta, ApiError> {
@@ -741,11 +813,257 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
             }
             Ok(Reply::Json(json!({})))
         }
+        "PutEnforcedGuardrailConfiguration" => {
+            let body = body_object(&call)?;
+            let config_id = match body.get("configId") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) if is_config_id(s) => Some(s.clone()),
+                Some(_) => return Err(bad_config_id()),
+            };
+            let inference = match body.get("guardrailInferenceConfig") {
+                Some(Value::Object(o)) => o,
+                Some(_) => {
+                    return Err(ApiError::validation(
+                        "1 validation error detected: Value at 'guardrailInferenceConfig' must be a structure",
+                    ));
+                }
+                None => return Err(crate::protocol::missing("guardrailInferenceConfig")),
+            };
+            let text = |k: &str| -> Result<String, ApiError> {
+                match inference.get(k) {
+                    Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+                    _ => Err(crate::protocol::missing(&format!(
+                        "guardrailInferenceConfig.{k}"
+                    ))),
+                }
+            };
+            let id = parse_identifier(&text("guardrailIdentifier")?, &account, &region)?;
+            let version = text("guardrailVersion")?;
+            check_version(&version, true)?;
+            let selective = parse_selective(inference.get("selectiveContentGuarding"))?;
+            let models = parse_model_enforcement(inference.get("modelEnforcement"))?;
+            // The guardrail and version must exist now; one deleted later
+            // makes the covered calls fail closed.
+            let meta = g.get_meta(&region, &id)?;
+            if meta.version(&version).is_none() {
+                return Err(version_not_found(&id, &version));
+            }
+            let now = now_text();
+            let by = call.caller.arn.clone();
+            let mut map = g.enforced.write().map_err(|_| unavailable("lock"))?;
+            let (config_id, created_at, created_by) = match config_id {
+                Some(c) => {
+                    let old = map.get(&(region.clone(), c.clone())).ok_or_else(|| {
+                        ApiError::not_found(format!(
+                            "The enforced guardrail configuration {c} was not found."
+                        ))
+                        .with_code("ResourceNotFoundException")
+                    })?;
+                    (c, old.created_at.clone(), old.created_by.clone())
+                }
+                None => {
+                    if let Some(((_, c), _)) = map.iter().find(|((r, _), _)| *r == region) {
+                        return Err(ApiError::new(
+                            ErrorKind::Conflict,
+                            format!(
+                                "This account already has an enforced guardrail configuration in {region} ({c}); name its configId to change it."
+                            ),
+                        )
+                        .with_code("ConflictException"));
+                    }
+                    (new_id()?, now.clone(), by.clone())
+                }
+            };
+            let entry = EnforcedConfig {
+                config_id: config_id.clone(),
+                region: region.clone(),
+                guardrail_id: id,
+                guardrail_version: version,
+                selective_content_guarding: selective,
+                model_enforcement: models,
+                created_at,
+                created_by,
+                updated_at: now.clone(),
+                updated_by: by.clone(),
+            };
+            let bytes = serde_json::to_vec(&entry).map_err(unavailable)?;
+            gateway
+                .store
+                .write(&[sekisho_store::Write::put(
+                    ENFORCED,
+                    meta_key(&region, &config_id),
+                    bytes,
+                )])
+                .map_err(unavailable)?;
+            map.insert((region.clone(), config_id.clone()), entry);
+            Ok(Reply::Json(json!({
+                "configId": config_id,
+                "updatedAt": now,
+                "updatedBy": by,
+            })))
+        }
+        "ListEnforcedGuardrailsConfiguration" => {
+            let list: Vec<Value> = g
+                .enforced
+                .read()
+                .map_err(|_| unavailable("lock"))?
+                .values()
+                .filter(|e| e.region == region)
+                .map(|e| enforced_json(e, &account))
+                .collect();
+            Ok(Reply::Json(json!({ "guardrailsConfig": list })))
+        }
+        "DeleteEnforcedGuardrailConfiguration" => {
+            let config_id = call
+                .input
+                .get("configId")
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| crate::protocol::missing("configId"))?;
+            if !is_config_id(config_id) {
+                return Err(bad_config_id());
+            }
+            let key = (region.clone(), config_id.to_string());
+            let mut map = g.enforced.write().map_err(|_| unavailable("lock"))?;
+            if !map.contains_key(&key) {
+                return Err(ApiError::not_found(format!(
+                    "The enforced guardrail configuration {config_id} was not found."
+                ))
+                .with_code("ResourceNotFoundException"));
+            }
+            gateway
+                .store
+                .write(&[sekisho_store::Write::delete(
+                    ENFORCED,
+                    meta_key(&region, config_id),
+                )])
+                .map_err(unavailable)?;
+            map.remove(&key);
+            Ok(Reply::Json(json!({})))
+        }
         other => Err(ApiError::new(
             ErrorKind::UnknownOperation,
             format!("{other} is not a guardrail operation here"),
         )),
     }
+}
+
+fn is_config_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+fn bad_config_id() -> ApiError {
+    ApiError::validation(
+        "1 validation error detected: Value at 'configId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-z0-9]+",
+    )
+}
+
+/// `selectiveContentGuarding`: `system` and `messages`, each SELECTIVE or
+/// COMPREHENSIVE.
+fn parse_selective(v: Option<&Value>) -> Result<Option<BTreeMap<String, String>>, ApiError> {
+    let bad = |m: &str| {
+        ApiError::validation(format!(
+            "1 validation error detected: Value at 'guardrailInferenceConfig.selectiveContentGuarding{m}' failed to satisfy constraint: Member must satisfy enum value set: [SELECTIVE, COMPREHENSIVE]"
+        ))
+    };
+    let o = match v {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(o)) => o,
+        Some(_) => return Err(bad("")),
+    };
+    let mut out = BTreeMap::new();
+    for (k, v) in o {
+        if k != "system" && k != "messages" {
+            return Err(bad(&format!(".{k}")));
+        }
+        match v.as_str() {
+            Some(m @ ("SELECTIVE" | "COMPREHENSIVE")) => {
+                out.insert(k.clone(), m.to_string());
+            }
+            _ => return Err(bad(&format!(".{k}"))),
+        }
+    }
+    Ok(Some(out))
+}
+
+/// `modelEnforcement`: `includedModels` (at least one, `ALL` or model ids)
+/// and `excludedModels` (model ids), both required.
+fn parse_model_enforcement(v: Option<&Value>) -> Result<Option<ModelEnforcement>, ApiError> {
+    const BASE: &str = "guardrailInferenceConfig.modelEnforcement";
+    let o = match v {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(o)) => o,
+        Some(_) => {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value at '{BASE}' must be a structure"
+            )));
+        }
+    };
+    let list = |k: &str, min: usize, all: bool| -> Result<Vec<String>, ApiError> {
+        let bad = || {
+            ApiError::validation(format!(
+                "1 validation error detected: Value at '{BASE}.{k}' failed to satisfy constraint: Member must be a list of at least {min} model ids{}",
+                if all { " or ALL" } else { "" }
+            ))
+        };
+        let items = match o.get(k) {
+            Some(Value::Array(a)) => a,
+            None => return Err(crate::protocol::missing(&format!("{BASE}.{k}"))),
+            Some(_) => return Err(bad()),
+        };
+        if items.len() < min {
+            return Err(bad());
+        }
+        items
+            .iter()
+            .map(|i| match i.as_str() {
+                Some("ALL") if all => Ok("ALL".to_string()),
+                Some(m) if is_model_pattern(m) => Ok(m.to_string()),
+                _ => Err(bad()),
+            })
+            .collect()
+    };
+    Ok(Some(ModelEnforcement {
+        included_models: list("includedModels", 1, true)?,
+        excluded_models: list("excludedModels", 0, false)?,
+    }))
+}
+
+/// A loose check of the model id pattern: `provider.model` with optional
+/// `:` parts and an optional `/` suffix, lower-case.
+fn is_model_pattern(m: &str) -> bool {
+    let head = m.split(['/', ':']).next().unwrap_or("");
+    m.len() <= 300
+        && head.contains('.')
+        && m.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.' | b':' | b'/')
+        })
+}
+
+fn enforced_json(e: &EnforcedConfig, account: &str) -> Value {
+    let mut out = json!({
+        "configId": e.config_id,
+        "guardrailArn": guardrail_arn(&e.region, account, &e.guardrail_id),
+        "guardrailId": e.guardrail_id,
+        "guardrailVersion": e.guardrail_version,
+        "createdAt": e.created_at,
+        "createdBy": e.created_by,
+        "updatedAt": e.updated_at,
+        "updatedBy": e.updated_by,
+        "owner": "ACCOUNT",
+    });
+    if let Some(s) = &e.selective_content_guarding {
+        out["selectiveContentGuarding"] = json!(s);
+    }
+    if let Some(m) = &e.model_enforcement {
+        out["modelEnforcement"] = json!({
+            "includedModels": m.included_models,
+            "excludedModels": m.excluded_models,
+        });
+    }
+    out
 }
 
 /// bedrock-runtime `ApplyGuardrail`.
@@ -816,6 +1134,61 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn model_enforcement_includes_then_excludes() {
+        let m = parse_model_enforcement(Some(&json!({
+            "includedModels": ["ALL"],
+            "excludedModels": ["sekisho.echo-v1"],
+        })))
+        .unwrap()
+        .unwrap();
+        assert!(m.covers("anthropic.claude-3-haiku-20240307-v1:0"));
+        assert!(!m.covers("sekisho.echo-v1"));
+        let m = parse_model_enforcement(Some(&json!({
+            "includedModels": ["sekisho.echo-v1"], "excludedModels": [],
+        })))
+        .unwrap()
+        .unwrap();
+        assert!(m.covers("sekisho.echo-v1"));
+        assert!(!m.covers("other.model"));
+        for bad in [
+            json!({ "includedModels": [], "excludedModels": [] }),
+            json!({ "includedModels": ["ALL"] }),
+            json!({ "includedModels": ["ALL"], "excludedModels": ["ALL"] }),
+            json!({ "includedModels": ["NoDot"], "excludedModels": [] }),
+        ] {
+            let e = parse_model_enforcement(Some(&bad)).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Validation, "{bad}");
+            assert!(e.message.contains("modelEnforcement"), "{}", e.message);
+        }
+        let none = EnforcedConfig {
+            config_id: "c".into(),
+            region: "us-east-1".into(),
+            guardrail_id: "g".into(),
+            guardrail_version: "1".into(),
+            selective_content_guarding: None,
+            model_enforcement: None,
+            created_at: String::new(),
+            created_by: String::new(),
+            updated_at: String::new(),
+            updated_by: String::new(),
+        };
+        assert!(none.covers("anything.at-all"));
+    }
+
+    #[test]
+    fn selective_guarding_and_config_ids_are_checked() {
+        let s = parse_selective(Some(&json!({ "system": "SELECTIVE" })))
+            .unwrap()
+            .unwrap();
+        assert_eq!(s["system"], "SELECTIVE");
+        let e = parse_selective(Some(&json!({ "messages": "SOME" }))).unwrap_err();
+        assert!(e.message.contains("selectiveContentGuarding.messages"));
+        assert!(is_config_id("abc123"));
+        assert!(!is_config_id("ABC") && !is_config_id("") && !is_config_id("a-b"));
+        assert!(bad_config_id().message.contains("'configId'"));
     }
 
     #[test]
