@@ -110,12 +110,54 @@ def test_enforced_guardrail_applies_to_every_model_call(own):
         if chunk.get("type") == "content_block_delta":
             streamed += chunk["delta"]["text"]
     assert streamed == BLOCKED_IN
-    # A call naming the same guardrail is guarded once, as named.
+    # guardContent tags do not steer the account's guardrail away
+    # (COMPREHENSIVE by default): the plain text is checked too.
+    tagged = runtime.converse(
+        modelId=ECHO, messages=[{"role": "user", "content": [
+            {"text": prompt(f"on {WORD}")}, {"guardContent": {"text": {"text": "hello"}}},
+        ]}],
+    )
+    assert tagged["output"]["message"]["content"] == [{"text": BLOCKED_IN}]
+    # A call naming the same guardrail is guarded by it.
     same = runtime.converse(
         modelId=ECHO, messages=[{"role": "user", "content": [{"text": prompt(f"on {WORD}")}]}],
         guardrailConfig={"guardrailIdentifier": gid, "guardrailVersion": "1"},
     )
     assert same["output"]["message"]["content"] == [{"text": BLOCKED_IN}]
+    # A call naming another guardrail gets both: a block by either blocks,
+    # with the messaging of the one that blocked.
+    other = bedrock.create_guardrail(
+        name="compat-named",
+        sensitiveInformationPolicyConfig={"piiEntitiesConfig": [{"type": "CREDIT_DEBIT_CARD_NUMBER", "action": "BLOCK"}]},
+        blockedInputMessaging="named in", blockedOutputsMessaging="named out",
+    )["guardrailId"]
+    named = {"guardrailIdentifier": other, "guardrailVersion": "DRAFT"}
+
+    def named_converse(text: str) -> dict:
+        return runtime.converse(
+            modelId=ECHO, messages=[{"role": "user", "content": [{"text": text}]}], guardrailConfig=named,
+        )
+
+    assert named_converse(prompt(f"on {WORD}"))["output"]["message"]["content"] == [{"text": BLOCKED_IN}]
+    assert named_converse(prompt("card 4111 1111 1111 1111"))["output"]["message"]["content"] == [{"text": "named in"}]
+    both = named_converse(prompt("mail jiro@example.com"))["output"]["message"]["content"][0]["text"]
+    assert both.startswith("You said: ") and "{EMAIL}" in both and "jiro@example.com" not in both
+    resp = json.loads(runtime.invoke_model(
+        modelId=ECHO, body=invoke_body(prompt(f"on {WORD}")), guardrailIdentifier=other, guardrailVersion="DRAFT",
+    )["body"].read())
+    assert resp["amazon-bedrock-guardrailAction"] == "INTERVENED"
+    assert resp["content"][0]["text"] == BLOCKED_IN
+    resp = json.loads(runtime.invoke_model(
+        modelId=ECHO, body=invoke_body(prompt("mail jiro@example.com")), guardrailIdentifier=other, guardrailVersion="DRAFT",
+    )["body"].read())
+    assert resp["amazon-bedrock-guardrailAction"] == "INTERVENED"
+    assert "{EMAIL}" in resp["content"][0]["text"]
+    stream = runtime.converse_stream(
+        modelId=ECHO, messages=[{"role": "user", "content": [{"text": prompt("mail jiro@example.com")}]}],
+        guardrailConfig=named,
+    )
+    out = "".join(e["contentBlockDelta"]["delta"]["text"] for e in stream["stream"] if "contentBlockDelta" in e)
+    assert "{EMAIL}" in out and "jiro@example.com" not in out
 
     # A second configuration without configId conflicts; one naming an
     # unknown configId does not exist.
@@ -177,6 +219,26 @@ def test_enforced_guardrail_fails_closed_and_validates(own):
     listed = bedrock.list_enforced_guardrails_configuration()["guardrailsConfig"][0]
     assert listed["modelEnforcement"] == {"includedModels": ["ALL"], "excludedModels": [ECHO]}
     assert listed["selectiveContentGuarding"] == {"system": "SELECTIVE", "messages": "COMPREHENSIVE"}
+    # SELECTIVE messages: only the tagged block is checked on input (the
+    # model is called), the echoed answer is checked in full.
+    bedrock.put_enforced_guardrail_configuration(
+        configId=config_id,
+        guardrailInferenceConfig={"guardrailIdentifier": gid, "guardrailVersion": "1",
+                                  "selectiveContentGuarding": {"messages": "SELECTIVE"}},
+    )
+    selective = runtime.converse(
+        modelId=ECHO, messages=[{"role": "user", "content": [
+            {"text": prompt(f"on {WORD}")}, {"guardContent": {"text": {"text": "hello"}}},
+        ]}],
+    )
+    assert selective["output"]["message"]["content"] == [{"text": BLOCKED_OUT}]
+    assert selective["usage"]["outputTokens"] > 0
+    selective = runtime.converse(
+        modelId=ECHO, messages=[{"role": "user", "content": [
+            {"text": prompt("hi")}, {"guardContent": {"text": {"text": f"on {WORD}"}}},
+        ]}],
+    )
+    assert selective["output"]["message"]["content"] == [{"text": BLOCKED_IN}]
     bedrock.put_enforced_guardrail_configuration(
         configId=config_id,
         guardrailInferenceConfig={"guardrailIdentifier": gid, "guardrailVersion": "1"},

@@ -183,6 +183,21 @@ struct ActiveGuardrail {
     id: String,
     version: String,
     trace: bool,
+    /// How much of the input it guards: `None` for a named guardrail
+    /// (`guardContent` tags decide), the enforced configuration's scope
+    /// for an enforced one.
+    scope: Option<Scope>,
+    /// The account's enforced guardrails applied after it (a block by any
+    /// blocks; their masks apply too). Not in the trace.
+    extra: Vec<(Arc<sekisho_guard::CompiledGuardrail>, Scope)>,
+}
+
+/// An enforced guardrail's input scope: each part in full (COMPREHENSIVE)
+/// or only its `guardContent` blocks when it has any (SELECTIVE).
+#[derive(Debug, Clone, Copy)]
+struct Scope {
+    system_all: bool,
+    messages_all: bool,
 }
 
 /// The guardrail a call names, compiled; one that does not exist is
@@ -223,14 +238,15 @@ fn active_guardrail(gateway: &Gateway, call: &Call) -> Result<Option<ActiveGuard
         id,
         version,
         trace,
+        scope: None,
+        extra: Vec::new(),
     }))
 }
 
-/// The guardrail in force once the account's enforced guardrails are
-/// added to the one the call names. An enforced guardrail that no longer
-/// exists refuses the call (`ResourceNotFoundException`) rather than run
-/// it unguarded. The engine applies one guardrail per call: a call naming
-/// another guardrail than the enforced one is refused (fail closed).
+/// The guardrails in force once the account's enforced guardrails are
+/// added to the one the call names (applied after it). An enforced
+/// guardrail that no longer exists refuses the call
+/// (`ResourceNotFoundException`) rather than run it unguarded.
 fn with_enforced(
     gateway: &Gateway,
     call: &Call,
@@ -239,25 +255,30 @@ fn with_enforced(
 ) -> Result<Option<ActiveGuardrail>, ApiError> {
     let enforced = gateway.guardrails.enforced_for(&call.region, model_id)?;
     let mut guard = named;
-    for (id, version) in enforced {
+    for e in enforced {
+        let scope = Scope {
+            system_all: e.comprehensive("system"),
+            messages_all: e.comprehensive("messages"),
+        };
+        let (id, version) = (e.guardrail_id, e.guardrail_version);
         let compiled = gateway
             .guardrails
             .compiled(gateway, &call.region, &id, &version)?;
-        match &guard {
+        match &mut guard {
             None => {
                 guard = Some(ActiveGuardrail {
                     compiled,
                     id,
                     version,
                     trace: false,
+                    scope: Some(scope),
+                    extra: Vec::new(),
                 })
             }
-            Some(g) if g.id == id && g.version == version => {}
-            Some(_) => {
-                return Err(ApiError::validation(
-                    "guardrailConfig: this account enforces a guardrail on this model; a call may only name that guardrail and version, as a second guardrail cannot be applied with it here",
-                ));
-            }
+            // Named and enforced: guarded once, and in the enforced scope
+            // too (the named tags alone could leave text unchecked).
+            Some(g) if g.id == id && g.version == version => g.extra.push((compiled, scope)),
+            Some(g) => g.extra.push((compiled, scope)),
         }
     }
     Ok(guard)
@@ -358,6 +379,59 @@ fn converse_guard_content(body: &Value) -> Vec<(String, sekisho_guard::ContentBl
     out
 }
 
+/// A Converse body's text as an enforced guardrail sees it, untagged (so
+/// every block listed is checked): a COMPREHENSIVE part in full (`text`
+/// and `guardContent` blocks); a SELECTIVE part by its `guardContent`
+/// blocks when it has any, else the messages' text in full (the system
+/// prompt's plain text is not guarded then, as with a named guardrail).
+fn enforced_guard_content(
+    body: &Value,
+    scope: Scope,
+) -> Vec<(String, sekisho_guard::ContentBlock)> {
+    let tagged = |list: Option<&Value>| {
+        list.and_then(Value::as_array).is_some_and(|l| {
+            l.iter()
+                .any(|b| b.pointer("/guardContent/text/text").is_some())
+        })
+    };
+    let messages: Vec<&Value> = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .map(|m| m.iter().collect())
+        .unwrap_or_default();
+    let messages_tagged = messages.iter().any(|m| tagged(m.get("content")));
+    let mut out = Vec::new();
+    let mut visit = |list: Option<&Value>, base: String, plain: bool| {
+        let Some(list) = list.and_then(Value::as_array) else {
+            return;
+        };
+        for (j, b) in list.iter().enumerate() {
+            if let Some(t) = b.get("text").and_then(Value::as_str) {
+                if plain {
+                    out.push((
+                        format!("{base}/{j}/text"),
+                        sekisho_guard::ContentBlock::text(t),
+                    ));
+                }
+            } else if let Some(t) = b.pointer("/guardContent/text/text").and_then(Value::as_str) {
+                out.push((
+                    format!("{base}/{j}/guardContent/text/text"),
+                    sekisho_guard::ContentBlock::text(t),
+                ));
+            }
+        }
+    };
+    visit(body.get("system"), "/system".into(), scope.system_all);
+    for (i, m) in messages.iter().enumerate() {
+        visit(
+            m.get("content"),
+            format!("/messages/{i}/content"),
+            scope.messages_all || !messages_tagged,
+        );
+    }
+    out
+}
+
 /// `guardContent` blocks become plain text for the model, as Bedrock
 /// passes their text on.
 fn unwrap_guard_content(body: &mut Value) {
@@ -380,8 +454,30 @@ fn unwrap_guard_content(body: &mut Value) {
 
 /// The model's answer through the output check: masked in place, or
 /// replaced by the blocked messaging.
+/// The model's answer through the named guardrail, then the enforced ones
+/// (until one blocks): the named one's assessment, and whether any
+/// intervened.
 fn guard_output(
     guard: &ActiveGuardrail,
+    response: &mut ChatResponse,
+) -> (sekisho_guard::ApplyGuardrailResponse, bool) {
+    use sekisho_guard::response::GuardrailAction;
+    let first = output_with(&guard.compiled, response);
+    let mut intervened = first.action == GuardrailAction::GuardrailIntervened;
+    for (extra, _) in &guard.extra {
+        if matches!(
+            response.stop_reason,
+            crate::backend::StopReason::GuardrailIntervened
+        ) {
+            break;
+        }
+        intervened |= output_with(extra, response).action == GuardrailAction::GuardrailIntervened;
+    }
+    (first, intervened)
+}
+
+fn output_with(
+    compiled: &sekisho_guard::CompiledGuardrail,
     response: &mut ChatResponse,
 ) -> sekisho_guard::ApplyGuardrailResponse {
     let blocks: Vec<sekisho_guard::ContentBlock> = response
@@ -393,7 +489,7 @@ fn guard_output(
             ContentBlock::Other(_) => None,
         })
         .collect();
-    let assessed = guard.compiled.apply(sekisho_guard::Source::Output, &blocks);
+    let assessed = compiled.apply(sekisho_guard::Source::Output, &blocks);
     match verdict(&assessed) {
         Verdict::Pass => {}
         Verdict::Masked(texts) => {
@@ -408,7 +504,7 @@ fn guard_output(
         }
         Verdict::Blocked => {
             response.message.content = vec![ContentBlock::Text(
-                guard.compiled.config().blocked_outputs_messaging.clone(),
+                compiled.config().blocked_outputs_messaging.clone(),
             )];
             response.stop_reason = crate::backend::StopReason::GuardrailIntervened;
         }
@@ -417,13 +513,11 @@ fn guard_output(
 }
 
 /// The answer given instead of calling the model when the input is blocked.
-fn blocked_input_response(guard: &ActiveGuardrail) -> ChatResponse {
+fn blocked_input_response(message: String) -> ChatResponse {
     ChatResponse {
         message: Message {
             role: Role::Assistant,
-            content: vec![ContentBlock::Text(
-                guard.compiled.config().blocked_input_messaging.clone(),
-            )],
+            content: vec![ContentBlock::Text(message)],
         },
         stop_reason: crate::backend::StopReason::GuardrailIntervened,
         usage: Default::default(),
@@ -440,18 +534,55 @@ fn assessment_json(r: &sekisho_guard::ApplyGuardrailResponse) -> Value {
 
 /// The input check of a Converse(Stream) body: the assessment, and the
 /// request for the model (masked where the guardrail anonymized), or
-/// `None` when the input is blocked and the model must not be called.
+/// the blocked input messaging when the input is blocked and the model
+/// must not be called. The named guardrail checks first, then the
+/// enforced ones; the assessment is the named one's.
 fn converse_input(
     guard: &ActiveGuardrail,
     raw: &[u8],
     upstream: &str,
-) -> Result<(sekisho_guard::ApplyGuardrailResponse, Option<ChatRequest>), ApiError> {
+) -> Result<
+    (
+        sekisho_guard::ApplyGuardrailResponse,
+        Result<ChatRequest, String>,
+    ),
+    ApiError,
+> {
     let mut body = Value::Object(object(raw)?);
-    let content = converse_guard_content(&body);
+    let input = converse_input_with(&guard.compiled, guard.scope, &mut body);
+    if matches!(verdict(&input), Verdict::Blocked) {
+        return Ok((input, Err(blocked_input_text(&guard.compiled))));
+    }
+    for (extra, scope) in &guard.extra {
+        let r = converse_input_with(extra, Some(*scope), &mut body);
+        if matches!(verdict(&r), Verdict::Blocked) {
+            return Ok((input, Err(blocked_input_text(extra))));
+        }
+    }
+    unwrap_guard_content(&mut body);
+    let bytes = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.to_string()))?;
+    let request = converse_request(&bytes, upstream)?;
+    Ok((input, Ok(request)))
+}
+
+fn blocked_input_text(compiled: &sekisho_guard::CompiledGuardrail) -> String {
+    compiled.config().blocked_input_messaging.clone()
+}
+
+/// One guardrail's input check of a Converse body, masking it in place.
+fn converse_input_with(
+    compiled: &sekisho_guard::CompiledGuardrail,
+    scope: Option<Scope>,
+    body: &mut Value,
+) -> sekisho_guard::ApplyGuardrailResponse {
+    let content = match scope {
+        None => converse_guard_content(body),
+        Some(scope) => enforced_guard_content(body, scope),
+    };
     let blocks: Vec<sekisho_guard::ContentBlock> = content.iter().map(|(_, b)| b.clone()).collect();
-    let input = guard.compiled.apply(sekisho_guard::Source::Input, &blocks);
+    let input = compiled.apply(sekisho_guard::Source::Input, &blocks);
     match verdict(&input) {
-        Verdict::Blocked => return Ok((input, None)),
+        Verdict::Blocked => {}
         Verdict::Masked(texts) => {
             let any_gc = blocks.iter().any(|b| {
                 b.text
@@ -468,10 +599,7 @@ fn converse_input(
         }
         Verdict::Pass => {}
     }
-    unwrap_guard_content(&mut body);
-    let bytes = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.to_string()))?;
-    let request = converse_request(&bytes, upstream)?;
-    Ok((input, Some(request)))
+    input
 }
 
 /// The output check of a stream in sync mode: each content block's text
@@ -567,6 +695,19 @@ impl<'g> OutputGuard<'g> {
     }
 }
 
+/// Events through each output guard in turn (the named guardrail's, then
+/// the enforced ones'): what one releases, the next checks.
+fn through(
+    guards: &mut [OutputGuard<'_>],
+    event: crate::backend::ChatEvent,
+) -> Vec<crate::backend::ChatEvent> {
+    let mut events = vec![event];
+    for g in guards.iter_mut() {
+        events = events.into_iter().flat_map(|e| g.on_event(e)).collect();
+    }
+    events
+}
+
 /// A Converse call with a guardrail: input checked before the model is
 /// called (blocked → the blocked messaging, the model not called; masked →
 /// the model sees the masked text), output checked after.
@@ -581,13 +722,13 @@ async fn converse_guarded(
     let (input, request) = converse_input(guard, &call.body, upstream)?;
     let mut output_assessment = None;
     let response = match request {
-        None => blocked_input_response(guard),
-        Some(request) => {
+        Err(message) => blocked_input_response(message),
+        Ok(request) => {
             let mut response = backend
                 .converse(request)
                 .await
                 .map_err(|e| backend_error(&e))?;
-            output_assessment = Some(guard_output(guard, &mut response));
+            output_assessment = Some(guard_output(guard, &mut response).0);
             response
         }
     };
@@ -623,27 +764,28 @@ async fn converse_stream_guarded(
     let trace = guard
         .trace
         .then(|| (guard.id.clone(), assessment_json(&input)));
-    let Some(request) = request else {
-        let message = guard.compiled.config().blocked_input_messaging.clone();
-        let events = [
-            ChatEvent::MessageStart {
-                role: Role::Assistant,
-            },
-            ChatEvent::ContentDelta {
-                index: 0,
-                text: message,
-            },
-            ChatEvent::ContentStop { index: 0 },
-            ChatEvent::MessageStop {
-                stop_reason: crate::backend::StopReason::GuardrailIntervened,
-            },
-            ChatEvent::Metadata {
-                usage: Default::default(),
-                latency: std::time::Duration::ZERO,
-            },
-        ];
-        let mut log = StreamLog::new(gateway, call, model_id);
-        let frames: Vec<Result<hyper::body::Frame<Bytes>, std::io::Error>> = events
+    let request = match request {
+        Ok(request) => request,
+        Err(message) => {
+            let events = [
+                ChatEvent::MessageStart {
+                    role: Role::Assistant,
+                },
+                ChatEvent::ContentDelta {
+                    index: 0,
+                    text: message,
+                },
+                ChatEvent::ContentStop { index: 0 },
+                ChatEvent::MessageStop {
+                    stop_reason: crate::backend::StopReason::GuardrailIntervened,
+                },
+                ChatEvent::Metadata {
+                    usage: Default::default(),
+                    latency: std::time::Duration::ZERO,
+                },
+            ];
+            let mut log = StreamLog::new(gateway, call, model_id);
+            let frames: Vec<Result<hyper::body::Frame<Bytes>, std::io::Error>> = events
             .iter()
             .map(|e| {
                 if let Some(l) = log.as_mut() {
@@ -661,13 +803,14 @@ async fn converse_stream_guarded(
                 }))
             })
             .collect();
-        if let Some(l) = log.take() {
-            l.finish();
+            if let Some(l) = log.take() {
+                l.finish();
+            }
+            return Ok(Reply::Stream {
+                content_type: "application/vnd.amazon.eventstream",
+                body: BodyExt::boxed_unsync(StreamBody::new(futures::stream::iter(frames))),
+            });
         }
-        return Ok(Reply::Stream {
-            content_type: "application/vnd.amazon.eventstream",
-            body: BodyExt::boxed_unsync(StreamBody::new(futures::stream::iter(frames))),
-        });
     };
     let mut stream = backend
         .converse_stream(request)
@@ -675,12 +818,17 @@ async fn converse_stream_guarded(
         .map_err(|e| backend_error(&e))?;
     let mut log = StreamLog::new(gateway, call, model_id);
     let compiled = guard.compiled.clone();
+    let extra: Vec<Arc<sekisho_guard::CompiledGuardrail>> =
+        guard.extra.iter().map(|(c, _)| c.clone()).collect();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     // The scanner borrows the compiled guardrail, so the loop runs in a
     // task that owns both; a client that goes away closes the channel and
     // the task drops the backend stream.
     tokio::spawn(async move {
-        let mut out_guard = OutputGuard::new(&compiled);
+        let mut out_guards: Vec<OutputGuard<'_>> = std::iter::once(&compiled)
+            .chain(extra.iter())
+            .map(|c| OutputGuard::new(c))
+            .collect();
         let mut raw: std::collections::BTreeMap<u32, String> = Default::default();
         while let Some(item) = stream.next().await {
             let bytes = match item {
@@ -692,7 +840,7 @@ async fn converse_stream_guarded(
                         raw.entry(*index).or_default().push_str(text);
                     }
                     let mut out = Vec::new();
-                    for e in out_guard.on_event(event) {
+                    for e in through(&mut out_guards, event) {
                         if let Some(l) = log.as_mut() {
                             l.observe(&e);
                         }
@@ -748,25 +896,66 @@ async fn converse_stream_guarded(
 
 /// The input check of a native InvokeModel request: its message texts are
 /// the guarded content (masked in place when the guardrail anonymized).
-/// `false` when the input is blocked and the model must not be called.
+/// The named guardrail checks first, then the enforced ones: the named
+/// one's assessment, whether any intervened, and the blocked input
+/// messaging when the input is blocked and the model must not be called.
 fn invoke_input(
     guard: &ActiveGuardrail,
     request: &mut ChatRequest,
+) -> (sekisho_guard::ApplyGuardrailResponse, bool, Option<String>) {
+    use sekisho_guard::response::GuardrailAction;
+    let (input, pass) = invoke_input_with(&guard.compiled, guard.scope, request);
+    let mut intervened = input.action == GuardrailAction::GuardrailIntervened;
+    if !pass {
+        return (input, true, Some(blocked_input_text(&guard.compiled)));
+    }
+    for (extra, scope) in &guard.extra {
+        let (r, pass) = invoke_input_with(extra, Some(*scope), request);
+        intervened |= r.action == GuardrailAction::GuardrailIntervened;
+        if !pass {
+            return (input, true, Some(blocked_input_text(extra)));
+        }
+    }
+    (input, intervened, None)
+}
+
+/// One guardrail's input check of a native request, masking it in place;
+/// `false` when it blocks.
+fn invoke_input_with(
+    compiled: &sekisho_guard::CompiledGuardrail,
+    scope: Option<Scope>,
+    request: &mut ChatRequest,
 ) -> (sekisho_guard::ApplyGuardrailResponse, bool) {
-    let blocks: Vec<sekisho_guard::ContentBlock> = request
-        .messages
+    // An enforced guardrail in COMPREHENSIVE system mode checks the system
+    // prompt too, before the messages.
+    let system = scope.is_some_and(|s| s.system_all);
+    let system_texts: &[String] = if system { &request.system } else { &[] };
+    let blocks: Vec<sekisho_guard::ContentBlock> = system_texts
         .iter()
-        .flat_map(|m| m.content.iter())
-        .filter_map(|b| match b {
-            ContentBlock::Text(t) => Some(sekisho_guard::ContentBlock::text(t.clone())),
-            ContentBlock::Other(_) => None,
-        })
+        .map(|t| sekisho_guard::ContentBlock::text(t.clone()))
+        .chain(
+            request
+                .messages
+                .iter()
+                .flat_map(|m| m.content.iter())
+                .filter_map(|b| match b {
+                    ContentBlock::Text(t) => Some(sekisho_guard::ContentBlock::text(t.clone())),
+                    ContentBlock::Other(_) => None,
+                }),
+        )
         .collect();
-    let input = guard.compiled.apply(sekisho_guard::Source::Input, &blocks);
+    let input = compiled.apply(sekisho_guard::Source::Input, &blocks);
     match verdict(&input) {
         Verdict::Blocked => return (input, false),
         Verdict::Masked(texts) => {
             let mut texts = texts.into_iter();
+            if system {
+                for t in request.system.iter_mut() {
+                    if let Some(masked) = texts.next() {
+                        *t = masked;
+                    }
+                }
+            }
             for b in request
                 .messages
                 .iter_mut()
@@ -800,18 +989,18 @@ async fn invoke_stream_guarded(
     let mut request = format
         .decode_request(&call.body, upstream)
         .map_err(|e| backend_error(&e))?;
-    let (_input, pass) = invoke_input(guard, &mut request);
+    let (_input, _, blocked) = invoke_input(guard, &mut request);
     let input_tokens = backend.count_tokens(&request);
     let mut encoder = NativeStreamEncoder::new(format, model_id, input_tokens);
     let mut log = StreamLog::new(gateway, call, model_id);
-    if !pass {
+    if let Some(message) = blocked {
         let events = [
             ChatEvent::MessageStart {
                 role: Role::Assistant,
             },
             ChatEvent::ContentDelta {
                 index: 0,
-                text: guard.compiled.config().blocked_input_messaging.clone(),
+                text: message,
             },
             ChatEvent::ContentStop { index: 0 },
             ChatEvent::MessageStop {
@@ -844,15 +1033,20 @@ async fn invoke_stream_guarded(
         .await
         .map_err(|e| backend_error(&e))?;
     let compiled = guard.compiled.clone();
+    let extra: Vec<Arc<sekisho_guard::CompiledGuardrail>> =
+        guard.extra.iter().map(|(c, _)| c.clone()).collect();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     // As in ConverseStream: the task owns the guardrail the scanner borrows.
     tokio::spawn(async move {
-        let mut out_guard = OutputGuard::new(&compiled);
+        let mut out_guards: Vec<OutputGuard<'_>> = std::iter::once(&compiled)
+            .chain(extra.iter())
+            .map(|c| OutputGuard::new(c))
+            .collect();
         while let Some(item) = stream.next().await {
             let bytes = match item {
                 Ok(event) => {
                     let mut out = Vec::new();
-                    for e in out_guard.on_event(event) {
+                    for e in through(&mut out_guards, event) {
                         if let Some(l) = log.as_mut() {
                             l.observe(&e);
                         }
@@ -903,24 +1097,24 @@ async fn invoke_guarded(
     let mut request = format
         .decode_request(&call.body, upstream)
         .map_err(|e| backend_error(&e))?;
-    let (input, pass) = invoke_input(guard, &mut request);
+    let (input, input_intervened, blocked) = invoke_input(guard, &mut request);
     let started = Instant::now();
     let mut output_assessment = None;
-    let response = match pass {
-        false => blocked_input_response(guard),
-        true => {
+    let mut output_intervened = false;
+    let response = match blocked {
+        Some(message) => blocked_input_response(message),
+        None => {
             let mut response = backend
                 .converse(request)
                 .await
                 .map_err(|e| backend_error(&e))?;
-            output_assessment = Some(guard_output(guard, &mut response));
+            let (o, i) = guard_output(guard, &mut response);
+            output_assessment = Some(o);
+            output_intervened = i;
             response
         }
     };
-    let intervened = input.action == sekisho_guard::response::GuardrailAction::GuardrailIntervened
-        || output_assessment.as_ref().is_some_and(|o| {
-            o.action == sekisho_guard::response::GuardrailAction::GuardrailIntervened
-        });
+    let intervened = input_intervened || output_intervened;
     let body = format.encode_response(model_id, &response);
     let mut output: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut output {
@@ -1517,6 +1711,160 @@ mod tests {
             })
             .collect();
         (text, events)
+    }
+
+    fn word_guardrail() -> sekisho_guard::CompiledGuardrail {
+        let config: sekisho_guard::GuardrailConfig = serde_json::from_value(json!({
+            "name": "enforced",
+            "blockedInputMessaging": "account in blocked",
+            "blockedOutputsMessaging": "account out blocked",
+            "wordPolicyConfig": { "wordsConfig": [{ "text": "bluebird" }] }
+        }))
+        .unwrap();
+        sekisho_guard::CompiledGuardrail::compile(&config).unwrap()
+    }
+
+    fn run_through(
+        guards: &[&sekisho_guard::CompiledGuardrail],
+        chunks: &[&str],
+    ) -> (String, Vec<ChatEvent>) {
+        let mut ogs: Vec<OutputGuard<'_>> = guards.iter().map(|g| OutputGuard::new(g)).collect();
+        let mut events = Vec::new();
+        for c in chunks {
+            events.extend(through(
+                &mut ogs,
+                ChatEvent::ContentDelta {
+                    index: 0,
+                    text: c.to_string(),
+                },
+            ));
+        }
+        events.extend(through(&mut ogs, ChatEvent::ContentStop { index: 0 }));
+        events.extend(through(
+            &mut ogs,
+            ChatEvent::MessageStop {
+                stop_reason: StopReason::EndTurn,
+            },
+        ));
+        let text = events
+            .iter()
+            .filter_map(|e| match e {
+                ChatEvent::ContentDelta { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        (text, events)
+    }
+
+    #[test]
+    fn stacked_output_guards_mask_with_one_and_block_with_the_other() {
+        let (named, enforced) = (guardrail(), word_guardrail());
+        let (text, _) = run_through(&[&named, &enforced], &["mail ta", "ro@example.com now"]);
+        assert_eq!(text, "mail {EMAIL} now");
+        let (text, events) = run_through(&[&named, &enforced], &["about blue", "bird and x@y.com"]);
+        assert_eq!(text, "account out blocked");
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| matches!(e, ChatEvent::MessageStop { .. }))
+                .count(),
+            1
+        );
+        assert!(events.contains(&ChatEvent::MessageStop {
+            stop_reason: StopReason::GuardrailIntervened
+        }));
+        // The named guardrail blocks first: its messaging, once.
+        let (text, _) = run_through(&[&named, &enforced], &["card 4111 1111 1111 1111"]);
+        assert_eq!(text, "out blocked");
+    }
+
+    #[test]
+    fn stacked_input_checks_block_with_the_blocking_guardrail() {
+        let guard = ActiveGuardrail {
+            compiled: Arc::new(guardrail()),
+            id: "named".into(),
+            version: "1".into(),
+            trace: false,
+            scope: None,
+            extra: vec![(
+                Arc::new(word_guardrail()),
+                Scope {
+                    system_all: true,
+                    messages_all: true,
+                },
+            )],
+        };
+        let body = json!({ "messages": [{ "role": "user", "content": [
+            { "text": "mail taro@example.com about bluebird" }
+        ] }] });
+        let (input, request) =
+            converse_input(&guard, &serde_json::to_vec(&body).unwrap(), "m").unwrap();
+        assert_eq!(request.unwrap_err(), "account in blocked");
+        // The named guardrail's own assessment (it masked) is what is traced.
+        assert!(matches!(verdict(&input), Verdict::Masked(_)));
+        let body = json!({ "messages": [{ "role": "user", "content": [
+            { "text": "mail taro@example.com" }
+        ] }] });
+        let (_, request) =
+            converse_input(&guard, &serde_json::to_vec(&body).unwrap(), "m").unwrap();
+        let sent = format!("{:?}", request.unwrap());
+        assert!(
+            sent.contains("{EMAIL}") && !sent.contains("taro@"),
+            "{sent}"
+        );
+    }
+
+    #[test]
+    fn enforced_scope_comprehensive_ignores_tags_selective_follows_them() {
+        let body = json!({
+            "system": [{ "text": "sys plain" }, { "guardContent": { "text": { "text": "sys tagged" } } }],
+            "messages": [{ "role": "user", "content": [
+                { "text": "msg plain" },
+                { "guardContent": { "text": { "text": "msg tagged", "qualifiers": ["query"] } } }
+            ] }]
+        });
+        let texts = |scope| -> Vec<String> {
+            enforced_guard_content(&body, scope)
+                .into_iter()
+                .map(|(_, b)| {
+                    assert!(b.text.as_ref().unwrap().qualifiers.is_none());
+                    b.text.unwrap().text
+                })
+                .collect()
+        };
+        let all = Scope {
+            system_all: true,
+            messages_all: true,
+        };
+        assert_eq!(
+            texts(all),
+            ["sys plain", "sys tagged", "msg plain", "msg tagged"]
+        );
+        let selective = Scope {
+            system_all: false,
+            messages_all: false,
+        };
+        assert_eq!(texts(selective), ["sys tagged", "msg tagged"]);
+        // Selective messages without any tag: the messages in full.
+        let untagged = json!({ "messages": [{ "role": "user", "content": [{ "text": "only" }] }] });
+        assert_eq!(enforced_guard_content(&untagged, selective).len(), 1);
+        // A tagged harmless block does not hide the plain text from a
+        // comprehensive enforced guardrail.
+        let guard = ActiveGuardrail {
+            compiled: Arc::new(word_guardrail()),
+            id: "enforced".into(),
+            version: "1".into(),
+            trace: false,
+            scope: Some(all),
+            extra: Vec::new(),
+        };
+        let evasive = json!({ "messages": [{ "role": "user", "content": [
+            { "text": "about bluebird" },
+            { "guardContent": { "text": { "text": "hello" } } }
+        ] }] });
+        let (_, request) =
+            converse_input(&guard, &serde_json::to_vec(&evasive).unwrap(), "m").unwrap();
+        assert_eq!(request.unwrap_err(), "account in blocked");
     }
 
     #[test]

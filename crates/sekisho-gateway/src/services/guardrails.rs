@@ -120,6 +120,16 @@ pub struct EnforcedConfig {
 }
 
 impl EnforcedConfig {
+    /// Whether a part (`system` or `messages`) is guarded in full, tags or
+    /// not: COMPREHENSIVE unless SELECTIVE was asked for, so a caller
+    /// cannot steer the account's guardrail away with `guardContent`.
+    pub fn comprehensive(&self, part: &str) -> bool {
+        self.selective_content_guarding
+            .as_ref()
+            .and_then(|s| s.get(part))
+            .is_none_or(|m| m != "SELECTIVE")
+    }
+
     pub fn covers(&self, model_id: &str) -> bool {
         self.model_enforcement
             .as_ref()
@@ -295,20 +305,20 @@ impl Guardrails {
         })
     }
 
-    /// The enforced guardrails (id, version) covering a model call of this
-    /// region. A poisoned lock refuses the call rather than run unguarded.
+    /// The enforced configurations covering a model call of this region.
+    /// A poisoned lock refuses the call rather than run it unguarded.
     pub fn enforced_for(
         &self,
         region: &str,
         model_id: &str,
-    ) -> Result<Vec<(String, String)>, ApiError> {
+    ) -> Result<Vec<EnforcedConfig>, ApiError> {
         Ok(self
             .enforced
             .read()
             .map_err(|_| unavailable("lock"))?
             .values()
             .filter(|e| e.region == region && e.covers(model_id))
-            .map(|e| (e.guardrail_id.clone(), e.guardrail_version.clone()))
+            .cloned()
             .collect())
     }
 
@@ -1176,6 +1186,15 @@ mod tests {
             updated_by: String::new(),
         };
         assert!(none.covers("anything.at-all"));
+        assert!(none.comprehensive("system") && none.comprehensive("messages"));
+        let selective = EnforcedConfig {
+            selective_content_guarding: Some(BTreeMap::from([(
+                "messages".to_string(),
+                "SELECTIVE".to_string(),
+            )])),
+            ..none
+        };
+        assert!(selective.comprehensive("system") && !selective.comprehensive("messages"));
     }
 
     #[test]
