@@ -80,6 +80,14 @@ def test_enforced_guardrail_applies_to_every_model_call(own):
     assert listed[0]["guardrailArn"] == created["guardrailArn"]
     assert listed[0]["guardrailVersion"] == "1"
     assert listed[0]["owner"] == "ACCOUNT"
+    # A management event in the audit trail.
+    events = gw.client("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "PutEnforcedGuardrailConfiguration"}],
+    )["Events"]
+    mine = [json.loads(e["CloudTrailEvent"]) for e in events]
+    mine = [e for e in mine if e["requestID"] == put["ResponseMetadata"]["RequestId"]]
+    assert len(mine) == 1 and mine[0]["eventCategory"] == "Management"
+    assert mine[0]["eventSource"] == "bedrock.amazonaws.com"
 
     # Converse without guardrailConfig: input blocked before the model.
     blocked = converse(runtime, prompt(f"tell me about {WORD}"))
