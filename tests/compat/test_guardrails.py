@@ -588,3 +588,52 @@ def test_prompt_attack_filter_uses_the_embedded_classifier(bedrock, runtime):
             assert out["action"] == "NONE", (benign, out)
     finally:
         bedrock.delete_guardrail(guardrailIdentifier=gid)
+
+
+def test_contextual_grounding_and_relevance(bedrock, runtime):
+    """Contextual grounding on the embedded lexical scorer: an answer the
+    source supports passes; one with an invented figure, or off the
+    question, is blocked with its score and threshold in the assessment
+    (English and Japanese)."""
+    cfg = config(
+        "compat-grounding",
+        contextualGroundingPolicyConfig={
+            "filtersConfig": [{"type": "GROUNDING", "threshold": 0.75}, {"type": "RELEVANCE", "threshold": 0.5}]
+        },
+    )
+    gid = bedrock.create_guardrail(**cfg)["guardrailId"]
+    try:
+        def check(source, query, answer):
+            out = runtime.apply_guardrail(
+                guardrailIdentifier=gid, guardrailVersion="DRAFT", source="OUTPUT",
+                content=[
+                    {"text": {"text": source, "qualifiers": ["grounding_source"]}},
+                    {"text": {"text": query, "qualifiers": ["query"]}},
+                    {"text": {"text": answer, "qualifiers": ["guard_content"]}},
+                ],
+            )
+            filters = {f["type"]: f for f in out["assessments"][0]["contextualGroundingPolicy"]["filters"]}
+            assert set(filters) == {"GROUNDING", "RELEVANCE"}, out
+            assert filters["GROUNDING"]["threshold"] == 0.75
+            return out, filters
+
+        en_source = "Employees receive 20 days of paid leave per year. The cafeteria opens at noon."
+        out, f = check(en_source, "How many days of paid leave do employees get?", "Employees receive 20 days of paid leave per year.")
+        assert out["action"] == "NONE", out
+        assert f["GROUNDING"]["score"] >= 0.75 and f["GROUNDING"]["action"] == "NONE"
+
+        out, f = check(en_source, "How many days of paid leave do employees get?", "Employees receive 45 days of paid leave per year.")
+        assert out["action"] == "GUARDRAIL_INTERVENED", out
+        assert f["GROUNDING"]["score"] < 0.75 and f["GROUNDING"]["action"] == "BLOCKED"
+        assert out["outputs"] == [{"text": BLOCKED_OUT}]
+
+        out, f = check(en_source, "How many days of paid leave do employees get?", "The cafeteria opens at noon.")
+        assert f["RELEVANCE"]["action"] == "BLOCKED" and f["RELEVANCE"]["score"] < 0.5, out
+
+        ja_source = "年次有給休暇は、入社6か月後に10日付与されます。社員食堂は12時に開きます。"
+        out, f = check(ja_source, "有給休暇は何日もらえますか？", "入社6か月後に10日の有給休暇が付与されます。")
+        assert out["action"] == "NONE", out
+        out, f = check(ja_source, "有給休暇は何日もらえますか？", "入社直後に20日の特別休暇が支給されます。")
+        assert out["action"] == "GUARDRAIL_INTERVENED" and f["GROUNDING"]["action"] == "BLOCKED", out
+    finally:
+        bedrock.delete_guardrail(guardrailIdentifier=gid)

@@ -7,12 +7,14 @@
 //!   English and Japanese ([`PromptAttackClassifier`]).
 //! * Denied topics: TF-IDF character n-gram similarity to the topic's
 //!   definition and examples ([`TopicClassifier`]).
-//! * HATE, INSULTS, SEXUAL, VIOLENCE, MISCONDUCT and contextual grounding: no
+//! * Contextual grounding and relevance: lexical support ([`grounding`]).
+//! * HATE, INSULTS, SEXUAL, VIOLENCE, MISCONDUCT: no
 //!   embedded classifier (no usable labelled data in registry packages), so
 //!   [`embedded`] leaves them absent and the engine fails closed on them.
 #![forbid(unsafe_code)]
 
 pub mod features;
+pub mod grounding;
 pub mod model;
 pub mod topic;
 mod topic_threshold;
@@ -158,6 +160,6 @@ pub fn embedded() -> Classifiers {
     Classifiers {
         content,
         topics,
-        grounding: None,
+        grounding: Some(Arc::new(grounding::GroundingClassifier)),
     }
 }

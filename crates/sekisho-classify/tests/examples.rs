@@ -126,7 +126,7 @@ fn other_filters_are_absent_and_errors_not_panics() {
     ] {
         assert!(!c.content.contains_key(&f), "{f:?} must stay absent");
     }
-    assert!(c.grounding.is_none());
+    assert!(c.grounding.is_some(), "grounding is embedded (lexical)");
     let clf = c
         .content
         .get(&ContentFilterType::PromptAttack)
