@@ -2,7 +2,8 @@
 double, standing in for an external model server (vLLM, Ollama, ...).
 
 It serves `POST /v1/chat/completions` on loopback, non-streaming and
-streaming (server-sent events, chunked), answers deterministically so the
+streaming (server-sent events, chunked), and `POST /v1/moderations` and a
+Llama Guard model for the external guardrail classifiers, answers deterministically so the
 tests can predict every byte, records each request it gets, and insists on
 the bearer key it was given.
 """
@@ -26,6 +27,37 @@ def answer_for(model: str, messages: list) -> str:
                 content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
             last = content or ""
     return f"Fake upstream {model} heard: {last}"
+
+
+# The fake moderation endpoint and Llama Guard model decide by a tiny fixed
+# lexicon, so a test knows what each text gets.
+MODERATION_LEXICON = {
+    "vermin": ("hate", 0.97),
+    "虫けら": ("hate", 0.95),
+    "you idiot": ("harassment", 0.62),
+    "kill you": ("violence", 0.93),
+}
+LLAMA_GUARD = "llama-guard-3-8b"
+
+
+def moderation_scores(text: str) -> dict:
+    categories = ["hate", "hate/threatening", "harassment", "harassment/threatening", "sexual",
+                  "sexual/minors", "violence", "violence/graphic", "illicit", "illicit/violent",
+                  "self-harm", "self-harm/intent", "self-harm/instructions"]
+    scores = {c: 0.01 for c in categories}
+    for word, (category, score) in MODERATION_LEXICON.items():
+        if word in text.lower():
+            scores[category] = max(scores[category], score)
+    return scores
+
+
+def llama_guard_verdict(text: str) -> str:
+    codes = []
+    if any(w in text.lower() for w in ("vermin", "虫けら")):
+        codes.append("S10")
+    if "kill you" in text.lower():
+        codes.append("S1")
+    return "unsafe\n" + ",".join(codes) if codes else "safe"
 
 
 def word_count(text: str) -> int:
@@ -69,9 +101,29 @@ class FakeOpenAI:
                 self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
                 self.wfile.flush()
 
+            def _moderation(self, raw: bytes) -> None:
+                if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
+                    self._json(401, {"error": {"message": "bad key", "type": "invalid_request_error", "code": "invalid_api_key"}})
+                    return
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    self._json(400, {"error": {"message": "bad json", "type": "invalid_request_error", "code": None}})
+                    return
+                with fake.lock:
+                    fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                scores = moderation_scores(body.get("input", ""))
+                self._json(200, {"id": "modr-fake", "model": body.get("model", "omni-moderation-latest"),
+                                 "results": [{"flagged": any(v >= 0.5 for v in scores.values()),
+                                              "categories": {k: v >= 0.5 for k, v in scores.items()},
+                                              "category_scores": scores}]})
+
             def do_POST(self):  # noqa: N802 (http.server's naming)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
+                if self.path.rstrip("/") == "/v1/moderations":
+                    self._moderation(raw)
+                    return
                 if self.path.rstrip("/") != "/v1/chat/completions":
                     self._json(404, {"error": {"message": "no such route", "type": "invalid_request_error", "code": "not_found"}})
                     return
@@ -87,6 +139,12 @@ class FakeOpenAI:
                     fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
                 model = body.get("model", "")
                 messages = body.get("messages", [])
+                if model == LLAMA_GUARD:
+                    verdict = llama_guard_verdict(messages[-1].get("content", "") if messages else "")
+                    self._json(200, {"id": "chatcmpl-guard", "object": "chat.completion", "model": model,
+                                     "choices": [{"index": 0, "message": {"role": "assistant", "content": verdict},
+                                                  "finish_reason": "stop"}]})
+                    return
                 text = answer_for(model, messages)
                 prompt_tokens = sum(
                     word_count(m["content"]) if isinstance(m.get("content"), str) else 1 for m in messages

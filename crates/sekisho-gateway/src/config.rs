@@ -14,6 +14,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::backend::BackendConfig;
+use crate::external_classifier::ExternalClassifierConfig;
 
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -45,6 +46,10 @@ pub struct Config {
     /// first start, with a warning) is used.
     pub master_key_file: Option<PathBuf>,
     pub audit: AuditConfig,
+    /// External classifiers (moderation or Llama Guard endpoints) that
+    /// answer guardrail content filters in place of the embedded ones.
+    #[serde(rename = "guardrail_classifier")]
+    pub guardrail_classifiers: Vec<ExternalClassifierConfig>,
 }
 
 /// The audit trail's timing.
@@ -90,6 +95,7 @@ impl Default for Config {
             limits: Limits::default(),
             master_key_file: None,
             audit: AuditConfig::default(),
+            guardrail_classifiers: Vec::new(),
         }
     }
 }

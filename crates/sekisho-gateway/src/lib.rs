@@ -14,6 +14,7 @@ pub mod config;
 pub mod datadir;
 pub mod error;
 pub mod eventstream;
+pub mod external_classifier;
 pub mod gateway;
 pub mod limits;
 pub mod protocol;

@@ -128,6 +128,12 @@ fn load_policy(path: &Path) -> Result<Policy, String> {
 
 /// Starts everything; returns once every listener is bound.
 pub async fn start(config: Config) -> Result<Running, String> {
+    // Checked before anything is touched: a bad classifier setting (or a
+    // missing API key variable) refuses the start.
+    let guard_classifiers = crate::external_classifier::with_external(
+        crate::services::guardrails::embedded_classifiers(),
+        &config.guardrail_classifiers,
+    )?;
     let mut tls_names = vec![
         "localhost".to_string(),
         "127.0.0.1".to_string(),
@@ -292,7 +298,8 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let kms = Arc::new(Kms::load(&account, master.clone(), store.clone())?);
     let logs = Logs::load(store.as_ref())?;
     let invocation_logging = InvocationLogging::load(store.as_ref())?;
-    let guardrails = crate::services::guardrails::Guardrails::load(store.as_ref())?;
+    let guardrails = crate::services::guardrails::Guardrails::load(store.as_ref())?
+        .with_classifiers(guard_classifiers);
     let audit = open_audit(&data_dir, &config, signing_key)?;
 
     let gateway = Arc::new(Gateway {

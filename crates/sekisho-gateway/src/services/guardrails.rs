@@ -151,6 +151,10 @@ pub struct Guardrails {
     writes: std::sync::Mutex<()>,
     /// Enforced guardrail configurations by (region, configId).
     enforced: std::sync::RwLock<BTreeMap<(String, String), EnforcedConfig>>,
+    /// The classifiers guardrails compile with: the embedded ones, with the
+    /// configured external classifiers in place of the filters they answer
+    /// (`None`: the embedded ones only).
+    classifiers: Option<Arc<sekisho_guard::Classifiers>>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> ApiError {
@@ -258,20 +262,20 @@ fn parse_config(body: &[u8]) -> Result<(GuardrailConfig, CompiledGuardrail), Api
     // Neither belongs to a version's configuration.
     config.tags = None;
     config.client_request_token = None;
-    let compiled = CompiledGuardrail::compile_with(&config, classifiers()).map_err(|e| {
-        ApiError::validation(format!(
-            "1 validation error detected: Value at '{}' failed to satisfy constraint: {}",
-            e.field, e.message
-        ))
-    })?;
+    let compiled =
+        CompiledGuardrail::compile_with(&config, embedded_classifiers()).map_err(|e| {
+            ApiError::validation(format!(
+                "1 validation error detected: Value at '{}' failed to satisfy constraint: {}",
+                e.field, e.message
+            ))
+        })?;
     Ok((config, compiled))
 }
 
-/// The classifiers embedded in the binary (`sekisho-classify`): prompt
-/// attack and denied topics. Filters without one (HATE, INSULTS, SEXUAL,
-/// VIOLENCE, MISCONDUCT, contextual grounding) are reported unavailable by
-/// the engine, which then blocks what it cannot check.
-fn classifiers() -> &'static sekisho_guard::Classifiers {
+/// The classifiers embedded in the binary (`sekisho-classify`). A filter
+/// without one is reported unavailable by the engine, which then blocks
+/// what it cannot check.
+pub(crate) fn embedded_classifiers() -> &'static sekisho_guard::Classifiers {
     static EMBEDDED: std::sync::OnceLock<sekisho_guard::Classifiers> = std::sync::OnceLock::new();
     EMBEDDED.get_or_init(sekisho_classify::embedded)
 }
@@ -302,7 +306,21 @@ impl Guardrails {
             compiled: Default::default(),
             writes: Default::default(),
             enforced: std::sync::RwLock::new(enforced),
+            classifiers: None,
         })
+    }
+
+    /// Compile guardrails with `classifiers` (see
+    /// [`crate::external_classifier::with_external`]).
+    pub fn with_classifiers(mut self, classifiers: sekisho_guard::Classifiers) -> Self {
+        self.classifiers = Some(Arc::new(classifiers));
+        self
+    }
+
+    fn classifiers(&self) -> &sekisho_guard::Classifiers {
+        self.classifiers
+            .as_deref()
+            .unwrap_or_else(|| embedded_classifiers())
     }
 
     /// The enforced configurations covering a model call of this region.
@@ -359,7 +377,7 @@ impl Guardrails {
         // A stored config compiled when it was written; failing now means
         // the engine changed under it: refuse rather than run without it.
         let compiled = Arc::new(
-            CompiledGuardrail::compile_with(&config, classifiers()).map_err(|e| {
+            CompiledGuardrail::compile_with(&config, self.classifiers()).map_err(|e| {
                 unavailable(format!(
                     "the stored guardrail no longer compiles ({})",
                     e.field
