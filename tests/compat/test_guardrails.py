@@ -637,3 +637,47 @@ def test_contextual_grounding_and_relevance(bedrock, runtime):
         assert out["action"] == "GUARDRAIL_INTERVENED" and f["GROUNDING"]["action"] == "BLOCKED", out
     finally:
         bedrock.delete_guardrail(guardrailIdentifier=gid)
+
+
+def test_converse_stream_async_mode_releases_then_stops(bedrock, runtime):
+    """streamProcessingMode async, for a guardrail that only blocks: text
+    is released as it comes and the stream stops after the hit with the
+    blocked messaging; sync mode releases nothing the guardrail has not
+    seen. A guardrail that masks output is served in sync mode either way
+    (see test_converse_stream_masks_and_blocks)."""
+    gid = bedrock.create_guardrail(
+        name="compat-async",
+        wordPolicyConfig={"wordsConfig": [{"text": "project nightingale"}]},
+        blockedInputMessaging=BLOCKED_IN,
+        blockedOutputsMessaging=BLOCKED_OUT,
+    )["guardrailId"]
+    try:
+        long_prefix = " ".join(f"word{i}" for i in range(60))
+
+        def run(mode):
+            resp = runtime.converse_stream(
+                modelId=ECHO,
+                messages=[{"role": "user", "content": [
+                    {"text": prompt(f"{long_prefix} project nightingale")},
+                    {"guardContent": {"text": {"text": "please"}}},
+                ]}],
+                guardrailConfig={"guardrailIdentifier": gid, "guardrailVersion": "DRAFT", "streamProcessingMode": mode},
+            )
+            return stream_text(resp)
+
+        text, stop = run("async")
+        assert stop == "guardrail_intervened"
+        assert text.startswith("You said: word0 word1") and text.endswith(BLOCKED_OUT), text
+        text, stop = run("sync")
+        assert stop == "guardrail_intervened"
+        assert "nightingale" not in text and text.endswith(BLOCKED_OUT), text
+
+        with raises_code("ValidationException") as info:
+            runtime.converse_stream(
+                modelId=ECHO,
+                messages=[{"role": "user", "content": [{"text": prompt("hi")}]}],
+                guardrailConfig={"guardrailIdentifier": gid, "guardrailVersion": "DRAFT", "streamProcessingMode": "fast"},
+            )
+        assert "streamProcessingMode" in str(info.value)
+    finally:
+        bedrock.delete_guardrail(guardrailIdentifier=gid)

@@ -64,6 +64,8 @@ pub struct NamedGuardrail {
     pub version: Option<String>,
     /// `enabled`, `enabled_full` or `disabled` (any case).
     pub trace: Option<String>,
+    /// ConverseStream's `streamProcessingMode` (`sync` or `async`).
+    pub stream_processing_mode: Option<String>,
 }
 
 pub fn named_guardrail(
@@ -85,12 +87,14 @@ pub fn named_guardrail(
                 identifier: text("guardrailIdentifier")?,
                 version: text("guardrailVersion"),
                 trace: text("trace"),
+                stream_processing_mode: text("streamProcessingMode"),
             })
         }),
         "InvokeModel" | "InvokeModelWithResponseStream" => Some(NamedGuardrail {
             identifier: header("x-amzn-bedrock-guardrailidentifier")?,
             version: header("x-amzn-bedrock-guardrailversion"),
             trace: header("x-amzn-bedrock-trace"),
+            stream_processing_mode: None,
         }),
         _ => None,
     }
@@ -183,6 +187,10 @@ struct ActiveGuardrail {
     id: String,
     version: String,
     trace: bool,
+    /// ConverseStream in async mode: output released at once and the
+    /// stream stopped after a hit (never for a guardrail that masks output,
+    /// see [`masks_output`]).
+    release_at_once: bool,
     /// How much of the input it guards: `None` for a named guardrail
     /// (`guardContent` tags decide), the enforced configuration's scope
     /// for an enforced one.
@@ -233,11 +241,24 @@ fn active_guardrail(gateway: &Gateway, call: &Call) -> Result<Option<ActiveGuard
     let trace = named.trace.is_some_and(|t| {
         t.eq_ignore_ascii_case("enabled") || t.eq_ignore_ascii_case("enabled_full")
     });
+    let stream_async = match named.stream_processing_mode.as_deref() {
+        None | Some("sync") => false,
+        Some("async") => true,
+        Some(_) => {
+            return Err(ApiError::validation(
+                "1 validation error detected: Value at 'guardrailConfig.streamProcessingMode' \
+                 failed to satisfy constraint: Member must satisfy enum value set: [sync, async]",
+            ));
+        }
+    };
+    let release_at_once =
+        stream_async && call.op.name == "ConverseStream" && !masks_output(compiled.config());
     Ok(Some(ActiveGuardrail {
         compiled,
         id,
         version,
         trace,
+        release_at_once,
         scope: None,
         extra: Vec::new(),
     }))
@@ -271,6 +292,8 @@ fn with_enforced(
                     id,
                     version,
                     trace: false,
+                    // The account's guardrail is never relaxed by the caller.
+                    release_at_once: false,
                     scope: Some(scope),
                     extra: Vec::new(),
                 })
@@ -282,6 +305,27 @@ fn with_enforced(
         }
     }
     Ok(guard)
+}
+
+/// Does the guardrail mask anything in model output? Masked text cannot be
+/// released before it is checked, so such a guardrail serves async mode as
+/// sync (Bedrock does not mask in async mode; we do not release the PII).
+fn masks_output(config: &sekisho_guard::GuardrailConfig) -> bool {
+    use sekisho_guard::config::SensitiveAction;
+    let Some(sensitive) = &config.sensitive_information_policy_config else {
+        return false;
+    };
+    let masks =
+        |action: SensitiveAction, output: Option<SensitiveAction>, enabled: Option<bool>| {
+            enabled.unwrap_or(true) && output.unwrap_or(action) == SensitiveAction::Anonymize
+        };
+    let pii = sensitive.pii_entities_config.iter().flatten();
+    let regexes = sensitive.regexes_config.iter().flatten();
+    pii.into_iter()
+        .any(|p| masks(p.action, p.output_action, p.output_enabled))
+        || regexes
+            .into_iter()
+            .any(|r| masks(r.action, r.output_action, r.output_enabled))
 }
 
 /// What the guardrail decided on one side of a model call.
@@ -608,10 +652,15 @@ fn converse_input_with(
 /// final (masked where needed). A block ends the answer: the blocked
 /// messaging is sent in place of the rest and the stop reason is
 /// `guardrail_intervened`; nothing the guardrail has not seen is released.
+///
+/// In async mode ([`OutputGuard::releasing_at_once`]) text is released as it
+/// comes and checked alongside; after a hit the blocked messaging follows
+/// and the stream stops.
 pub struct OutputGuard<'g> {
     guard: &'g sekisho_guard::CompiledGuardrail,
     scanners: std::collections::BTreeMap<u32, sekisho_guard::StreamScanner<'g>>,
     blocked: bool,
+    release_at_once: bool,
 }
 
 impl<'g> OutputGuard<'g> {
@@ -620,6 +669,15 @@ impl<'g> OutputGuard<'g> {
             guard,
             scanners: Default::default(),
             blocked: false,
+            release_at_once: false,
+        }
+    }
+
+    /// Async mode: for guardrails that do not mask output ([`masks_output`]).
+    pub fn releasing_at_once(guard: &'g sekisho_guard::CompiledGuardrail) -> Self {
+        Self {
+            release_at_once: true,
+            ..Self::new(guard)
         }
     }
 
@@ -654,6 +712,13 @@ impl<'g> OutputGuard<'g> {
                         sekisho_guard::StreamScanner::new(guard, sekisho_guard::Source::Output)
                     })
                     .push(&text);
+                if self.release_at_once {
+                    let mut events = vec![ChatEvent::ContentDelta { index, text }];
+                    if out.blocked {
+                        events.extend(self.blocked_events(index));
+                    }
+                    return events;
+                }
                 if out.blocked {
                     return self.blocked_events(index);
                 }
@@ -679,7 +744,7 @@ impl<'g> OutputGuard<'g> {
                     return self.blocked_events(index);
                 }
                 let mut events = Vec::new();
-                if !out.text.is_empty() {
+                if !out.text.is_empty() && !self.release_at_once {
                     events.push(ChatEvent::ContentDelta {
                         index,
                         text: out.text,
@@ -747,10 +812,10 @@ async fn converse_guarded(
 }
 
 /// A ConverseStream call with a guardrail: the input is checked before the
-/// model is called; the output goes through [`OutputGuard`]. Both
-/// `streamProcessingMode`s are served in sync mode: async mode would
-/// release text before the guardrail saw it, and holding it back only
-/// delays it (a stricter answer to the same request).
+/// model is called; the output goes through [`OutputGuard`]: in sync mode
+/// nothing is released before it is checked; in async mode (asked by the
+/// caller, for a guardrail that does not mask output) text is released at
+/// once and the stream is stopped after a hit.
 async fn converse_stream_guarded(
     gateway: &Arc<Gateway>,
     call: &Call,
@@ -824,10 +889,17 @@ async fn converse_stream_guarded(
     // The scanner borrows the compiled guardrail, so the loop runs in a
     // task that owns both; a client that goes away closes the channel and
     // the task drops the backend stream.
+    let release_at_once = guard.release_at_once;
     tokio::spawn(async move {
-        let mut out_guards: Vec<OutputGuard<'_>> = std::iter::once(&compiled)
-            .chain(extra.iter())
-            .map(|c| OutputGuard::new(c))
+        // The named guardrail may release at once (async mode); the
+        // enforced ones after it always check before release.
+        let named = if release_at_once {
+            OutputGuard::releasing_at_once(&compiled)
+        } else {
+            OutputGuard::new(&compiled)
+        };
+        let mut out_guards: Vec<OutputGuard<'_>> = std::iter::once(named)
+            .chain(extra.iter().map(|c| OutputGuard::new(c)))
             .collect();
         let mut raw: std::collections::BTreeMap<u32, String> = Default::default();
         while let Some(item) = stream.next().await {
@@ -1713,6 +1785,97 @@ mod tests {
         (text, events)
     }
 
+    #[test]
+    fn async_mode_releases_at_once_and_stops_after_a_hit() {
+        let g = word_guardrail();
+        assert!(!masks_output(g.config()));
+        let mut og = OutputGuard::releasing_at_once(&g);
+        // Released as it comes, nothing held back.
+        let first = og.on_event(ChatEvent::ContentDelta {
+            index: 0,
+            text: "hello blue".into(),
+        });
+        assert_eq!(
+            first,
+            [ChatEvent::ContentDelta {
+                index: 0,
+                text: "hello blue".into()
+            }]
+        );
+        // The word completes across chunks: the text is out, and the hit
+        // (found at the latest when the block ends) brings the blocked
+        // messaging and the stop.
+        let mut events = og.on_event(ChatEvent::ContentDelta {
+            index: 0,
+            text: "bird and more".into(),
+        });
+        assert_eq!(
+            events[0],
+            ChatEvent::ContentDelta {
+                index: 0,
+                text: "bird and more".into()
+            }
+        );
+        events.extend(og.on_event(ChatEvent::ContentStop { index: 0 }));
+        events.extend(og.on_event(ChatEvent::MessageStop {
+            stop_reason: StopReason::EndTurn,
+        }));
+        assert_eq!(
+            &events[events.len() - 3..],
+            [
+                ChatEvent::ContentDelta {
+                    index: 0,
+                    text: "account out blocked".into()
+                },
+                ChatEvent::ContentStop { index: 0 },
+                ChatEvent::MessageStop {
+                    stop_reason: StopReason::GuardrailIntervened
+                }
+            ]
+        );
+        // Nothing more after the stop.
+        assert!(
+            og.on_event(ChatEvent::ContentDelta {
+                index: 0,
+                text: "tail".into()
+            })
+            .is_empty()
+        );
+        // A clean answer ends normally, the held-back tail not sent twice.
+        let mut og = OutputGuard::releasing_at_once(&g);
+        let mut events = og.on_event(ChatEvent::ContentDelta {
+            index: 0,
+            text: "all good".into(),
+        });
+        events.extend(og.on_event(ChatEvent::ContentStop { index: 0 }));
+        assert_eq!(
+            events,
+            [
+                ChatEvent::ContentDelta {
+                    index: 0,
+                    text: "all good".into()
+                },
+                ChatEvent::ContentStop { index: 0 }
+            ]
+        );
+    }
+
+    #[test]
+    fn a_masking_guardrail_is_never_released_at_once() {
+        assert!(masks_output(guardrail().config()));
+        let input_only: sekisho_guard::GuardrailConfig = serde_json::from_value(json!({
+            "name": "g",
+            "blockedInputMessaging": "b",
+            "blockedOutputsMessaging": "b",
+            "sensitiveInformationPolicyConfig": { "piiEntitiesConfig": [
+                { "type": "EMAIL", "action": "ANONYMIZE", "outputEnabled": false },
+                { "type": "PHONE", "action": "ANONYMIZE", "outputAction": "NONE" }
+            ] }
+        }))
+        .unwrap();
+        assert!(!masks_output(&input_only));
+    }
+
     fn word_guardrail() -> sekisho_guard::CompiledGuardrail {
         let config: sekisho_guard::GuardrailConfig = serde_json::from_value(json!({
             "name": "enforced",
@@ -1785,6 +1948,7 @@ mod tests {
             id: "named".into(),
             version: "1".into(),
             trace: false,
+            release_at_once: false,
             scope: None,
             extra: vec![(
                 Arc::new(word_guardrail()),
@@ -1855,6 +2019,7 @@ mod tests {
             id: "enforced".into(),
             version: "1".into(),
             trace: false,
+            release_at_once: false,
             scope: Some(all),
             extra: Vec::new(),
         };
