@@ -681,3 +681,29 @@ def test_converse_stream_async_mode_releases_then_stops(bedrock, runtime):
         assert "streamProcessingMode" in str(info.value)
     finally:
         bedrock.delete_guardrail(guardrailIdentifier=gid)
+
+
+def test_create_guardrail_request_tags_are_condition_keys(gateway):
+    """aws:RequestTag/* and aws:TagKeys on CreateGuardrail: a policy that
+    requires a team tag refuses an untagged create and allows a tagged one."""
+    iam = gateway.client("iam")
+    iam.create_user(UserName="guardrail-tagger")
+    iam.put_user_policy(
+        UserName="guardrail-tagger", PolicyName="tagged-creates-only",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "bedrock:CreateGuardrail", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:RequestTag/team": "security"},
+                           "ForAllValues:StringEquals": {"aws:TagKeys": ["team", "env"]}}},
+            {"Effect": "Allow", "Action": "bedrock:DeleteGuardrail", "Resource": "*"}]}),
+    )
+    creds = harness.access_key_creds(iam.create_access_key(UserName="guardrail-tagger"), "guardrail-tagger")
+    bedrock = gateway.client("bedrock", creds)
+    with raises_code("AccessDeniedException"):
+        bedrock.create_guardrail(**config("compat-untagged"))
+    with raises_code("AccessDeniedException"):
+        bedrock.create_guardrail(**config("compat-wrong-tag"), tags=[{"key": "team", "value": "sales"}])
+    with raises_code("AccessDeniedException"):
+        bedrock.create_guardrail(**config("compat-extra-tag"),
+                                 tags=[{"key": "team", "value": "security"}, {"key": "owner", "value": "x"}])
+    gid = bedrock.create_guardrail(**config("compat-tagged"), tags=[{"key": "team", "value": "security"}])["guardrailId"]
+    bedrock.delete_guardrail(guardrailIdentifier=gid)

@@ -528,6 +528,38 @@ fn policies_json(config: &GuardrailConfig) -> Map<String, Value> {
     out
 }
 
+/// `aws:RequestTag/*` and `aws:TagKeys` of a CreateGuardrail call, so a
+/// policy can require or forbid tags on new guardrails. A body that does
+/// not parse adds nothing (the handler then refuses it).
+pub fn condition_keys(
+    op: &crate::registry::Operation,
+    body: &[u8],
+    context: &mut sekisho_policy::Context,
+) {
+    if op.name != "CreateGuardrail" {
+        return;
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return;
+    };
+    let Some(tags) = v.get("tags").and_then(Value::as_array) else {
+        return;
+    };
+    let mut keys = Vec::new();
+    for t in tags {
+        if let (Some(k), Some(val)) = (
+            t.get("key").and_then(Value::as_str),
+            t.get("value").and_then(Value::as_str),
+        ) {
+            context.insert(&format!("aws:RequestTag/{k}"), val);
+            keys.push(k.to_string());
+        }
+    }
+    if !keys.is_empty() {
+        context.insert_multi("aws:TagKeys", keys);
+    }
+}
+
 pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
     let g = &gateway.guardrails;
     let region = call.region.clone();

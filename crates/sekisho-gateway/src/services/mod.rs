@@ -96,6 +96,7 @@ pub fn add_condition_keys(
             bedrock_runtime::condition_keys(op, headers, body, &gateway.account, region, context)
         }
         "kms" => kms::condition_keys(gateway, caller, op, input, context),
+        "bedrock" => guardrails::condition_keys(op, body, context),
         _ => {}
     }
 }
