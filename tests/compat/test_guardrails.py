@@ -707,3 +707,48 @@ def test_create_guardrail_request_tags_are_condition_keys(gateway):
                                  tags=[{"key": "team", "value": "security"}, {"key": "owner", "value": "x"}])
     gid = bedrock.create_guardrail(**config("compat-tagged"), tags=[{"key": "team", "value": "security"}])["guardrailId"]
     bedrock.delete_guardrail(guardrailIdentifier=gid)
+
+
+def test_a_guardrail_key_must_be_usable_by_the_caller(gateway):
+    """A guardrail under a customer key: creating it needs kms:DescribeKey,
+    kms:GenerateDataKey and kms:Decrypt on the key, reading or applying it
+    (apply_guardrail, converse with guardrailConfig) needs kms:Decrypt, as in
+    Bedrock; a key policy that does not grant the caller refuses it even
+    with bedrock:* allowed."""
+    iam = gateway.client("iam")
+    key = gateway.client("kms").create_key(Description="guardrail key")["KeyMetadata"]
+    iam.create_user(UserName="guardrail-keyless")
+    iam.put_user_policy(
+        UserName="guardrail-keyless", PolicyName="bedrock-only",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"}]}),
+    )
+    creds = harness.access_key_creds(iam.create_access_key(UserName="guardrail-keyless"), "guardrail-keyless")
+    bedrock, runtime = gateway.client("bedrock", creds), gateway.client("bedrock-runtime", creds)
+    with raises_code("AccessDeniedException") as info:
+        bedrock.create_guardrail(**config("compat-keyless", kmsKeyId=key["KeyId"]))
+    assert "kms:" in str(info.value)
+
+    # Created by the admin, it stays out of the keyless user's reach.
+    gid = gateway.client("bedrock").create_guardrail(**config("compat-keyed", kmsKeyId=key["KeyId"]))["guardrailId"]
+    try:
+        with raises_code("AccessDeniedException"):
+            bedrock.get_guardrail(guardrailIdentifier=gid)
+        with raises_code("AccessDeniedException"):
+            runtime.apply_guardrail(guardrailIdentifier=gid, guardrailVersion="DRAFT", source="INPUT",
+                                    content=[{"text": {"text": "hi"}}])
+        with raises_code("AccessDeniedException"):
+            runtime.converse(modelId=ECHO, messages=[{"role": "user", "content": [{"text": "hi"}]}],
+                             guardrailConfig={"guardrailIdentifier": gid, "guardrailVersion": "DRAFT"})
+        # Granted kms:Decrypt on that key, the user reads and applies it.
+        iam.put_user_policy(
+            UserName="guardrail-keyless", PolicyName="decrypt-guardrail-key",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key["Arn"]}]}),
+        )
+        assert bedrock.get_guardrail(guardrailIdentifier=gid)["kmsKeyArn"] == key["Arn"]
+        out = runtime.apply_guardrail(guardrailIdentifier=gid, guardrailVersion="DRAFT", source="INPUT",
+                                      content=[{"text": {"text": "mail taro@example.com"}}])
+        assert out["outputs"][0]["text"] == "mail {EMAIL}"
+    finally:
+        gateway.client("bedrock").delete_guardrail(guardrailIdentifier=gid)

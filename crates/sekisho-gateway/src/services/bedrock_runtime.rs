@@ -238,6 +238,17 @@ fn active_guardrail(gateway: &Gateway, call: &Call) -> Result<Option<ActiveGuard
     let compiled = gateway
         .guardrails
         .compiled(gateway, &call.region, &id, &version)?;
+    // A guardrail under a customer key is used only by a caller allowed
+    // to decrypt with it (the account's enforced guardrails are not the
+    // caller's choice and need no such grant).
+    if let Some(arn) = gateway.guardrails.key_arn(&call.region, &id)? {
+        crate::services::guardrails::require_key_use(
+            gateway,
+            call,
+            &arn,
+            crate::services::guardrails::KEY_USE_TO_READ,
+        )?;
+    }
     let trace = named.trace.is_some_and(|t| {
         t.eq_ignore_ascii_case("enabled") || t.eq_ignore_ascii_case("enabled_full")
     });

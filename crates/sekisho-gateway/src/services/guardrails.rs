@@ -340,6 +340,11 @@ impl Guardrails {
             .collect())
     }
 
+    /// The ARN of the customer key a guardrail is encrypted under, if any.
+    pub fn key_arn(&self, region: &str, id: &str) -> Result<Option<String>, ApiError> {
+        Ok(self.get_meta(region, id)?.kms_key_arn)
+    }
+
     fn get_meta(&self, region: &str, id: &str) -> Result<GuardrailMeta, ApiError> {
         self.meta
             .read()
@@ -528,6 +533,26 @@ fn policies_json(config: &GuardrailConfig) -> Map<String, Value> {
     out
 }
 
+/// What a caller must be allowed on a guardrail's customer key, as Bedrock
+/// requires: to write a configuration under it, and to read or apply one.
+const KEY_USE_TO_WRITE: &[&str] = &["kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt"];
+pub(crate) const KEY_USE_TO_READ: &[&str] = &["kms:Decrypt"];
+
+/// Authorizes the caller's use of a guardrail's key (identity policies and
+/// the key policy, as for a KMS call): AccessDeniedException naming the
+/// KMS action otherwise.
+pub(crate) fn require_key_use(
+    gateway: &Gateway,
+    call: &Call,
+    key_arn: &str,
+    actions: &[&str],
+) -> Result<(), ApiError> {
+    for action in actions {
+        crate::services::kms::authorize_also(gateway, call, action, key_arn)?;
+    }
+    Ok(())
+}
+
 /// `aws:RequestTag/*` and `aws:TagKeys` of a CreateGuardrail call, so a
 /// policy can require or forbid tags on new guardrails. A body that does
 /// not parse adds nothing (the handler then refuses it).
@@ -599,6 +624,9 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
                 })?),
                 None => None,
             };
+            if let Some(arn) = &kms_key_arn {
+                require_key_use(gateway, &call, arn, KEY_USE_TO_WRITE)?;
+            }
             let tags = crate::services::args::Args(&body)
                 .objects("tags")?
                 .iter()
@@ -656,6 +684,9 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
             let vm = meta
                 .version(version)
                 .ok_or_else(|| version_not_found(&id, version))?;
+            if let Some(arn) = &meta.kms_key_arn {
+                require_key_use(gateway, &call, arn, KEY_USE_TO_READ)?;
+            }
             let config = g.open_config(gateway, &meta, version)?;
             let mut out = policies_json(&config);
             out.insert("name".into(), json!(vm.name));
@@ -748,6 +779,7 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
                 let arn = gateway.kms.key_arn_of(&region, k).ok_or_else(|| {
                     ApiError::validation(format!("The KMS key {k} does not exist in {region}."))
                 })?;
+                require_key_use(gateway, &call, &arn, KEY_USE_TO_WRITE)?;
                 meta.kms_key_id = Some(k.clone());
                 meta.kms_key_arn = Some(arn);
             }
@@ -1152,6 +1184,9 @@ pub fn apply(gateway: &Gateway, call: &Call) -> Result<Reply, ApiError> {
     let compiled = gateway
         .guardrails
         .compiled(gateway, &call.region, &id, version)?;
+    if let Some(arn) = gateway.guardrails.key_arn(&call.region, &id)? {
+        require_key_use(gateway, call, &arn, KEY_USE_TO_READ)?;
+    }
     let applied = compiled.apply_detailed(
         request.source,
         &request.content,

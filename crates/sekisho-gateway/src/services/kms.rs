@@ -712,7 +712,9 @@ fn check_algorithm(a: &Args<'_>) -> Result<(), ApiError> {
 }
 
 /// Authorizes a second action of the same call (ReEncrypt's source key).
-fn authorize_also(
+/// Authorizes `action` on a key for the caller of `call` as well, key
+/// policy included (ReEncrypt's source key, a guardrail's key).
+pub(crate) fn authorize_also(
     gateway: &Gateway,
     call: &Call,
     action: &str,
