@@ -391,6 +391,29 @@ def test_invoke_model_stream_masks_and_blocks(runtime, output_only):
     assert native_stream_text(blocked) == BLOCKED_IN
 
 
+def test_invoke_model_stream_trace_in_the_last_chunk(runtime, output_only):
+    """x-amzn-bedrock-trace: ENABLED puts the guardrail's input and output
+    assessments in the last chunk (`amazon-bedrock-trace`), next to the
+    invocation metrics; without it, no trace."""
+    def last_chunk(trace):
+        extra = {"trace": "ENABLED"} if trace else {}
+        resp = runtime.invoke_model_with_response_stream(
+            modelId=harness.HAIKU, body=invoke_body(prompt("reply to saburo@example.com")),
+            guardrailIdentifier=output_only, guardrailVersion="DRAFT", **extra,
+        )
+        chunks = [json.loads(e["chunk"]["bytes"]) for e in resp["body"]]
+        return chunks[-1]
+
+    last = last_chunk(True)
+    assert "amazon-bedrock-invocationMetrics" in last
+    g = last["amazon-bedrock-trace"]["guardrail"]
+    assert output_only in g["input"]
+    [out] = g["outputs"]
+    pii = out[output_only]["sensitiveInformationPolicy"]["piiEntities"]
+    assert any(p["type"] == "EMAIL" and p["action"] == "ANONYMIZED" for p in pii), g
+    assert "amazon-bedrock-trace" not in last_chunk(False)
+
+
 def test_apply_guardrail_permission_is_required(gateway, guardrail):
     iam = gateway.client("iam")
     iam.create_user(UserName="guardrail-outsider")

@@ -1225,6 +1225,8 @@ pub struct NativeStreamEncoder {
     stop_reason: Option<StopReason>,
     sent_any: bool,
     finished: bool,
+    /// `amazon-bedrock-trace` for the last chunk (guardrail trace enabled).
+    trace: Option<Value>,
 }
 
 impl NativeStreamEncoder {
@@ -1242,7 +1244,15 @@ impl NativeStreamEncoder {
             stop_reason: None,
             sent_any: false,
             finished: false,
+            trace: None,
         }
+    }
+
+    /// Puts `trace` in the last chunk as `amazon-bedrock-trace`, as Bedrock
+    /// does for a guardrail with trace enabled. Set it before the closing
+    /// `Metadata` event (or `finish`).
+    pub fn set_trace(&mut self, trace: Value) {
+        self.trace = Some(trace);
     }
 
     /// The chunks for `event`.
@@ -1426,7 +1436,10 @@ impl NativeStreamEncoder {
                 "amazon-bedrock-invocationMetrics": metrics,
             }),
         };
-        let last = with_guardrail_action(last, reason);
+        let mut last = with_guardrail_action(last, reason);
+        if let (Some(trace), Value::Object(obj)) = (self.trace.take(), &mut last) {
+            obj.insert("amazon-bedrock-trace".into(), trace);
+        }
         self.emit(out, last);
     }
 }

@@ -1072,11 +1072,19 @@ async fn invoke_stream_guarded(
     let mut request = format
         .decode_request(&call.body, upstream)
         .map_err(|e| backend_error(&e))?;
-    let (_input, _, blocked) = invoke_input(guard, &mut request);
+    let (input, _, blocked) = invoke_input(guard, &mut request);
     let input_tokens = backend.count_tokens(&request);
     let mut encoder = NativeStreamEncoder::new(format, model_id, input_tokens);
+    // The trace (when enabled) goes in the last chunk: the input
+    // assessment, and the output's once the whole answer is known.
+    let trace = guard
+        .trace
+        .then(|| (guard.id.clone(), assessment_json(&input)));
     let mut log = StreamLog::new(gateway, call, model_id);
     if let Some(message) = blocked {
+        if let Some((id, input)) = &trace {
+            encoder.set_trace(json!({ "guardrail": { "input": { id.clone(): input } } }));
+        }
         let events = [
             ChatEvent::MessageStart {
                 role: Role::Assistant,
@@ -1125,13 +1133,39 @@ async fn invoke_stream_guarded(
             .chain(extra.iter())
             .map(|c| OutputGuard::new(c))
             .collect();
+        let mut raw: std::collections::BTreeMap<u32, String> = Default::default();
+        let mut closed = false;
+        let set_trace = |encoder: &mut NativeStreamEncoder,
+                         raw: &std::collections::BTreeMap<u32, String>| {
+            if let Some((id, input)) = &trace {
+                let blocks: Vec<sekisho_guard::ContentBlock> = raw
+                    .values()
+                    .map(|t| sekisho_guard::ContentBlock::text(t.clone()))
+                    .collect();
+                let output = compiled.apply(sekisho_guard::Source::Output, &blocks);
+                encoder.set_trace(json!({ "guardrail": {
+                    "input": { id.clone(): input },
+                    "outputs": [{ id.clone(): assessment_json(&output) }],
+                } }));
+            }
+        };
         while let Some(item) = stream.next().await {
             let bytes = match item {
                 Ok(event) => {
+                    // The trace assesses the model's own text, kept as it came.
+                    if trace.is_some()
+                        && let ChatEvent::ContentDelta { index, text } = &event
+                    {
+                        raw.entry(*index).or_default().push_str(text);
+                    }
                     let mut out = Vec::new();
                     for e in through(&mut out_guards, event) {
                         if let Some(l) = log.as_mut() {
                             l.observe(&e);
+                        }
+                        if matches!(e, ChatEvent::Metadata { .. }) && !closed {
+                            set_trace(&mut encoder, &raw);
+                            closed = true;
                         }
                         out.extend_from_slice(&chunks(&mut encoder.push(&e)));
                     }
@@ -1153,6 +1187,9 @@ async fn invoke_stream_guarded(
         }
         if let Some(l) = log.take() {
             l.finish();
+        }
+        if !closed {
+            set_trace(&mut encoder, &raw);
         }
         let _ = tx.send(chunks(&mut encoder.finish())).await;
     });
