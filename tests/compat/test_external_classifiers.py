@@ -192,3 +192,45 @@ def test_a_bad_classifier_setting_refuses_the_start(tmp_path, extra, expected):
     assert expected in done.stderr, done.stderr
     # Nothing was created before the refusal.
     assert not (tmp_path / "data").exists()
+
+
+def stream_text(resp) -> tuple[str, str]:
+    text, stop = "", None
+    for event in resp["stream"]:
+        if "contentBlockDelta" in event:
+            text += event["contentBlockDelta"]["delta"]["text"]
+        if "messageStop" in event:
+            stop = event["messageStop"]["stopReason"]
+    return text, stop
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_streamed_output_goes_through_the_classifier(own, mode):
+    """A model-based filter on output also guards ConverseStream: the
+    answer is judged in windows before release (sync) or alongside it
+    (async), and a hit stops the stream with the blocked messaging."""
+    bedrock, runtime = own.client("bedrock"), own.client("bedrock-runtime")
+    gid = guardrail(bedrock, f"ext-stream-{mode}", [
+        {"type": "VIOLENCE", "inputStrength": "NONE", "outputStrength": "HIGH"},
+    ])
+    try:
+        def run(text):
+            resp = runtime.converse_stream(
+                modelId=ECHO,
+                messages=[{"role": "user", "content": [{"text": text}]}],
+                guardrailConfig={"guardrailIdentifier": gid, "guardrailVersion": "DRAFT", "streamProcessingMode": mode},
+            )
+            return stream_text(resp)
+
+        filler = " ".join(f"word{i}" for i in range(150))
+        text, stop = run(prompt(f"{filler} and then I will kill you"))
+        assert stop == "guardrail_intervened" and text.endswith(BLOCKED_OUT), text
+        if mode == "sync":
+            assert "kill you" not in text
+        else:
+            assert text.startswith("You said: word0")
+        plain = prompt(f"{filler} have a nice day")
+        text, stop = run(plain)
+        assert stop == "end_turn" and text == f"You said: {plain}", text
+    finally:
+        bedrock.delete_guardrail(guardrailIdentifier=gid)

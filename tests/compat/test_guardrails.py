@@ -775,3 +775,4 @@ def test_a_guardrail_key_must_be_usable_by_the_caller(gateway):
         assert out["outputs"][0]["text"] == "mail {EMAIL}"
     finally:
         gateway.client("bedrock").delete_guardrail(guardrailIdentifier=gid)
+

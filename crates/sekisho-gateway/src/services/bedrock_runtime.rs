@@ -660,7 +660,10 @@ fn converse_input_with(
 /// The output check of a stream in sync mode: each content block's text
 /// goes through the engine's `StreamScanner`, which holds back only the
 /// tail that could still be the start of a match, so what is released is
-/// final (masked where needed). A block ends the answer: the blocked
+/// final (masked where needed). When the guardrail has model-based output
+/// filters (content filters, denied topics), released text is further held
+/// in windows of [`WINDOW_CHARS`] and the whole guardrail is applied to
+/// each before it leaves. A block ends the answer: the blocked
 /// messaging is sent in place of the rest and the stop reason is
 /// `guardrail_intervened`; nothing the guardrail has not seen is released.
 ///
@@ -672,6 +675,9 @@ pub struct OutputGuard<'g> {
     scanners: std::collections::BTreeMap<u32, sekisho_guard::StreamScanner<'g>>,
     blocked: bool,
     release_at_once: bool,
+    /// Per content block, output waiting for the model-based filters
+    /// (`None`: the guardrail has none on output).
+    windows: Option<std::collections::BTreeMap<u32, ModelWindow>>,
 }
 
 impl<'g> OutputGuard<'g> {
@@ -681,6 +687,7 @@ impl<'g> OutputGuard<'g> {
             scanners: Default::default(),
             blocked: false,
             release_at_once: false,
+            windows: has_model_output_filters(guard.config()).then(Default::default),
         }
     }
 
@@ -724,14 +731,26 @@ impl<'g> OutputGuard<'g> {
                     })
                     .push(&text);
                 if self.release_at_once {
-                    let mut events = vec![ChatEvent::ContentDelta { index, text }];
-                    if out.blocked {
+                    let mut events = vec![ChatEvent::ContentDelta {
+                        index,
+                        text: text.clone(),
+                    }];
+                    let model_blocked = self.windows.is_some() && {
+                        let w = self.window(index);
+                        w.pending.push_str(&text);
+                        w.is_full() && self.window_blocks(index)
+                    };
+                    if out.blocked || model_blocked {
                         events.extend(self.blocked_events(index));
                     }
                     return events;
                 }
                 if out.blocked {
                     return self.blocked_events(index);
+                }
+                if self.windows.is_some() {
+                    self.window(index).pending.push_str(&out.text);
+                    return self.release_window(index, false);
                 }
                 if out.text.is_empty() {
                     Vec::new()
@@ -755,7 +774,15 @@ impl<'g> OutputGuard<'g> {
                     return self.blocked_events(index);
                 }
                 let mut events = Vec::new();
-                if !out.text.is_empty() && !self.release_at_once {
+                if self.windows.is_some() {
+                    if !self.release_at_once {
+                        self.window(index).pending.push_str(&out.text);
+                    }
+                    events = self.release_window(index, true);
+                    if self.blocked {
+                        return events;
+                    }
+                } else if !out.text.is_empty() && !self.release_at_once {
                     events.push(ChatEvent::ContentDelta {
                         index,
                         text: out.text,
@@ -769,6 +796,99 @@ impl<'g> OutputGuard<'g> {
             other => vec![other],
         }
     }
+
+    fn window(&mut self, index: u32) -> &mut ModelWindow {
+        self.windows
+            .get_or_insert_with(Default::default)
+            .entry(index)
+            .or_default()
+    }
+
+    /// Applies the whole guardrail to the pending window (after the
+    /// previous window's tail); true when it blocks. The window then moves
+    /// on.
+    fn window_blocks(&mut self, index: u32) -> bool {
+        let guard = self.guard;
+        let w = self.window(index);
+        if w.pending.is_empty() {
+            return false;
+        }
+        let text = format!("{}{}", w.context, w.pending);
+        let response = guard.apply(
+            sekisho_guard::Source::Output,
+            &[sekisho_guard::ContentBlock::text(text.clone())],
+        );
+        w.context = tail_chars(&text, WINDOW_CONTEXT_CHARS).to_string();
+        w.pending.clear();
+        matches!(verdict(&response), Verdict::Blocked)
+    }
+
+    /// Sync mode: releases the pending window once it is full (or `last`),
+    /// if the model-based filters pass it.
+    fn release_window(&mut self, index: u32, last: bool) -> Vec<crate::backend::ChatEvent> {
+        use crate::backend::ChatEvent;
+        let w = self.window(index);
+        if !(last || w.is_full()) || w.pending.is_empty() {
+            return Vec::new();
+        }
+        let text = w.pending.clone();
+        if self.window_blocks(index) {
+            return self.blocked_events(index);
+        }
+        if self.release_at_once {
+            // Already released as it came.
+            return Vec::new();
+        }
+        vec![ChatEvent::ContentDelta { index, text }]
+    }
+}
+
+/// Characters of output held for one run of the model-based filters in a
+/// stream (Bedrock evaluates streamed output in text units, too).
+const WINDOW_CHARS: usize = 512;
+/// Characters of the previous window the next one is judged with, so text
+/// straddling two windows is seen whole.
+const WINDOW_CONTEXT_CHARS: usize = 256;
+
+/// Output waiting for the model-based filters.
+#[derive(Debug, Default)]
+struct ModelWindow {
+    pending: String,
+    context: String,
+}
+
+impl ModelWindow {
+    fn is_full(&self) -> bool {
+        // Bytes bound chars from above; count chars only when it may matter.
+        self.pending.len() >= WINDOW_CHARS && self.pending.chars().count() >= WINDOW_CHARS
+    }
+}
+
+fn tail_chars(text: &str, n: usize) -> &str {
+    let start = text
+        .char_indices()
+        .rev()
+        .nth(n.saturating_sub(1))
+        .map_or(0, |(i, _)| i);
+    &text[start..]
+}
+
+/// Does the guardrail check model output with classifiers (content
+/// filters, prompt attack, denied topics)? Such output is streamed in
+/// windows ([`WINDOW_CHARS`]) so the classifiers see whole passages.
+fn has_model_output_filters(config: &sekisho_guard::GuardrailConfig) -> bool {
+    use sekisho_guard::config::FilterStrength;
+    let content = config.content_policy_config.iter().any(|c| {
+        c.filters_config
+            .iter()
+            .any(|f| f.output_strength != FilterStrength::None && f.output_enabled != Some(false))
+    });
+    let topics = config.topic_policy_config.iter().any(|t| {
+        t.topics_config
+            .iter()
+            .any(|t| t.output_enabled != Some(false))
+    });
+    content || topics
 }
 
 /// Events through each output guard in turn (the named guardrail's, then
@@ -1906,6 +2026,116 @@ mod tests {
                 ChatEvent::ContentStop { index: 0 }
             ]
         );
+    }
+
+    /// A stand-in classifier: HATE with HIGH confidence when the text says
+    /// "vermin".
+    #[derive(Debug)]
+    struct SaysVermin;
+
+    impl sekisho_guard::Classifier for SaysVermin {
+        fn classify(
+            &self,
+            task: &sekisho_guard::ClassifierTask<'_>,
+        ) -> Result<sekisho_guard::ClassifierVerdict, sekisho_guard::classify::ClassifierError>
+        {
+            let sekisho_guard::ClassifierTask::Content { text, .. } = task else {
+                return Err(sekisho_guard::classify::ClassifierError(
+                    "content only".into(),
+                ));
+            };
+            Ok(sekisho_guard::ClassifierVerdict::Confidence(
+                if text.contains("vermin") {
+                    sekisho_guard::config::FilterStrength::High
+                } else {
+                    sekisho_guard::config::FilterStrength::None
+                },
+            ))
+        }
+    }
+
+    fn hate_guardrail() -> sekisho_guard::CompiledGuardrail {
+        let config: sekisho_guard::GuardrailConfig = serde_json::from_value(json!({
+            "name": "hate",
+            "blockedInputMessaging": "in blocked",
+            "blockedOutputsMessaging": "out blocked",
+            "contentPolicyConfig": { "filtersConfig": [
+                { "type": "HATE", "inputStrength": "NONE", "outputStrength": "HIGH" }
+            ] }
+        }))
+        .unwrap();
+        let mut classifiers = sekisho_guard::Classifiers::default();
+        classifiers.content.insert(
+            sekisho_guard::config::ContentFilterType::Hate,
+            Arc::new(SaysVermin),
+        );
+        sekisho_guard::CompiledGuardrail::compile_with(&config, &classifiers).unwrap()
+    }
+
+    fn stream(og: &mut OutputGuard<'_>, chunks: &[String]) -> (String, Vec<ChatEvent>) {
+        let mut events = Vec::new();
+        for c in chunks {
+            events.extend(og.on_event(ChatEvent::ContentDelta {
+                index: 0,
+                text: c.clone(),
+            }));
+        }
+        events.extend(og.on_event(ChatEvent::ContentStop { index: 0 }));
+        events.extend(og.on_event(ChatEvent::MessageStop {
+            stop_reason: StopReason::EndTurn,
+        }));
+        let text = events
+            .iter()
+            .filter_map(|e| match e {
+                ChatEvent::ContentDelta { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        (text, events)
+    }
+
+    #[test]
+    fn content_filters_see_streamed_output_in_windows() {
+        let g = hate_guardrail();
+        assert!(has_model_output_filters(g.config()));
+        assert!(!has_model_output_filters(word_guardrail().config()));
+        let clean: Vec<String> = (0..200).map(|i| format!("word{i} ")).collect();
+        // Sync, clean: everything arrives, in order, in windows.
+        let (text, events) = stream(&mut OutputGuard::new(&g), &clean);
+        assert_eq!(text, clean.concat());
+        let deltas = events
+            .iter()
+            .filter(|e| matches!(e, ChatEvent::ContentDelta { .. }))
+            .count();
+        assert!((2..clean.len()).contains(&deltas), "{deltas} deltas");
+        // Sync, a hit in the second window: the first window is out, the
+        // hit is not.
+        let mut hateful = clean.clone();
+        hateful.insert(150, "they are vermin ".into());
+        let (text, events) = stream(&mut OutputGuard::new(&g), &hateful);
+        assert!(!text.contains("vermin"), "{text}");
+        assert!(
+            text.starts_with("word0 ") && text.ends_with("out blocked"),
+            "{text}"
+        );
+        assert!(events.contains(&ChatEvent::MessageStop {
+            stop_reason: StopReason::GuardrailIntervened
+        }));
+        // A short hateful answer never leaves: checked at the block's end.
+        let (text, _) = stream(
+            &mut OutputGuard::new(&g),
+            &["they are ".into(), "vermin".into()],
+        );
+        assert_eq!(text, "out blocked");
+        // Async: released as it comes, stopped after the hit.
+        let (text, events) = stream(&mut OutputGuard::releasing_at_once(&g), &hateful);
+        assert!(
+            text.contains("vermin") && text.ends_with("out blocked"),
+            "{text}"
+        );
+        assert!(events.contains(&ChatEvent::MessageStop {
+            stop_reason: StopReason::GuardrailIntervened
+        }));
     }
 
     #[test]
