@@ -391,3 +391,103 @@ fn masking_replaces_only_the_match() {
         "〒{JP_POSTAL_CODE} {ADDRESS}"
     );
 }
+
+/// Overlap resolution between numeric types: the number's own label,
+/// checksum validity and whole-run matching decide, in that order.
+#[test]
+fn overlapping_numeric_types() {
+    let g = all_pii();
+    let cases: &[(&str, &[(&str, &str)])] = &[
+        // A valid ABA routing number that also has SSN structure, with an
+        // SSN label elsewhere in the text, is a routing number.
+        (
+            "SSN 078-05-1120; routing number 122105155",
+            &[
+                ("US_SOCIAL_SECURITY_NUMBER", "078-05-1120"),
+                ("US_BANK_ROUTING_NUMBER", "122105155"),
+            ],
+        ),
+        (
+            "routing number 322271627, SSN 219-09-9999",
+            &[
+                ("US_BANK_ROUTING_NUMBER", "322271627"),
+                ("US_SOCIAL_SECURITY_NUMBER", "219-09-9999"),
+            ],
+        ),
+        // Hard negative: a routing number with a wrong check digit is no
+        // SSN just because an SSN label follows it.
+        (
+            "routing number 122105156; SSN 219-09-9999",
+            &[("US_SOCIAL_SECURITY_NUMBER", "219-09-9999")],
+        ),
+        // Hard negatives: a card with a wrong Luhn digit is not a phone
+        // number in part, whatever separators it has.
+        (
+            "card 4111-1111-1111-1112; call me at 212-555-0123",
+            &[("PHONE", "212-555-0123")],
+        ),
+        (
+            "my card number is 3782 822463 10006 ok, phone 212-555-0123",
+            &[("PHONE", "212-555-0123")],
+        ),
+        ("phone 5387 4137 3320 6431", &[]),
+        // ... nor is the tail of an IBAN with a wrong check.
+        (
+            "IBAN GB00 WEST 1234 5698 7654 32; call me at +1 212 555 0123",
+            &[("PHONE", "+1 212 555 0123")],
+        ),
+        ("IBAN NL00 ABCD 0401 4715 71", &[]),
+        // A phone number glued to a date by a space is still read whole.
+        (
+            "携帯 090-1234-5678 2024年3月",
+            &[("JP_PHONE", "090-1234-5678")],
+        ),
+        // 〒 names a postal code even with a phone label nearby.
+        (
+            "電話番号は03-1234-5678、〒100-0001",
+            &[("JP_PHONE", "03-1234-5678"), ("JP_POSTAL_CODE", "100-0001")],
+        ),
+        (
+            "〒100-0001、電話 03-1234-5678",
+            &[("JP_POSTAL_CODE", "100-0001"), ("JP_PHONE", "03-1234-5678")],
+        ),
+        // Hard negative: without 〒 or a postal label, a phone-labelled
+        // 3-4 number is not a postal code.
+        ("電話 123-4567", &[("PHONE", "123-4567")]),
+        // Numbers labelled as one identifier that fail its check are not
+        // taken as another (a phone, a card).
+        (
+            "SSN 123-00-4567; call me at 212-555-0123",
+            &[("PHONE", "212-555-0123")],
+        ),
+        (
+            "マイナンバーは9832 0567 3210、電話番号は03-1234-5678",
+            &[("JP_PHONE", "03-1234-5678")],
+        ),
+        ("法人番号：4000000000006", &[]),
+        // A label made of two keywords: the My Number card.
+        (
+            "マイナンバーカードの番号 9832 0567 3214",
+            &[("JP_MY_NUMBER", "9832 0567 3214")],
+        ),
+        // A label after the number still counts when it labels no other.
+        ("reach me on 555-0123 (cell)", &[("PHONE", "555-0123")]),
+    ];
+    let mut failures = Vec::new();
+    for (text, want) in cases {
+        let got = detect(g, text);
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(t, m)| (t.to_string(), m.to_string()))
+            .collect();
+        if got != want {
+            failures.push(format!("{text:?}: want {want:?}, got {got:?}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

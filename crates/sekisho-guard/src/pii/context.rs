@@ -252,14 +252,29 @@ impl ContextMatcher {
     }
 }
 
+/// How close after a label its value starts ("call me at +1 …",
+/// "電話番号は03-…").
+const VALUE_GAP: usize = 16;
+
+/// Does a number follow the label ending at `label_end` closely?
+fn labels_a_value(text: &str, label_end: usize) -> bool {
+    let b = text.as_bytes();
+    b[label_end..b.len().min(label_end + VALUE_GAP)]
+        .iter()
+        .any(u8::is_ascii_digit)
+}
+
 impl ContextHits {
     pub fn empty() -> Self {
         Self { hits: Vec::new() }
     }
 
     /// Is there a keyword of class `want` near `start..end`, and is the
-    /// nearest label before the candidate not a negative one?
-    pub fn has(&self, want: u32, start: usize, end: usize) -> bool {
+    /// nearest label before the candidate not a negative one? A keyword
+    /// after the candidate counts only if no number follows it closely: a
+    /// label right before a value is that value's ("…6431; call me at +1
+    /// 477…" labels the phone number, not the digits before it).
+    pub fn has(&self, text: &str, want: u32, start: usize, end: usize) -> bool {
         let lo = start.saturating_sub(BEFORE + 32);
         let first = self.hits.partition_point(|h| h.0 < lo);
         let mut found = false;
@@ -269,7 +284,7 @@ impl ContextHits {
                 break;
             }
             let before = e <= start && start - e <= BEFORE;
-            let after = s >= end && s - end <= AFTER;
+            let after = s >= end && s - end <= AFTER && !labels_a_value(text, e);
             if before && f != 0 && nearest_before.is_none_or(|(ne, _)| e >= ne) {
                 nearest_before = Some((e, f));
             }
@@ -284,6 +299,35 @@ impl ContextHits {
             return false;
         }
         found
+    }
+
+    /// The label nearest before `start` (within the window): where it ends
+    /// and its classes. A label is every keyword ending there and those
+    /// chained to them: "health card" is a health-number and a card word,
+    /// "マイナンバーカード" a My Number and a card word.
+    pub fn nearest_label(&self, start: usize) -> Option<(usize, u32)> {
+        let lo = start.saturating_sub(BEFORE + 32);
+        let first = self.hits.partition_point(|h| h.0 < lo);
+        let last = self.hits.partition_point(|h| h.0 < start);
+        let near = &self.hits[first..last];
+        let in_reach = |h: &(usize, usize, u32)| h.1 <= start && start - h.1 <= BEFORE;
+        let end = near.iter().filter(|h| in_reach(h)).map(|h| h.1).max()?;
+        // Grow the label leftwards over touching or overlapping keywords
+        // (a handful of hits: the window is 64 bytes).
+        let mut label_start = end;
+        let mut classes = 0;
+        loop {
+            let before = label_start;
+            for h in near {
+                if h.1 <= end && h.1 >= before {
+                    label_start = label_start.min(h.0);
+                    classes |= h.2;
+                }
+            }
+            if label_start == before {
+                return Some((end, classes));
+            }
+        }
     }
 
     /// Is the nearest label before `start` a negative one (order number,

@@ -64,7 +64,16 @@ impl<'a> Ctx<'a> {
         })
     }
     pub(crate) fn has(&self, want: u32, start: usize, end: usize) -> bool {
-        self.hits().has(want, start, end)
+        self.hits().has(self.text, want, start, end)
+    }
+    /// The classes of the label that names the number starting at `start`:
+    /// the nearest label before it, unless another number stands between
+    /// them (then that label was for the other number). `None` when the
+    /// number has no label of its own.
+    pub(crate) fn label(&self, start: usize) -> Option<u32> {
+        let (end, classes) = self.hits().nearest_label(start)?;
+        let between = &self.text.as_bytes()[end..start];
+        (!between.iter().any(u8::is_ascii_digit)).then_some(classes)
     }
     pub(crate) fn negative(&self, start: usize) -> bool {
         self.hits().negative(start)

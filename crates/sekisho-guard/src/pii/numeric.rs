@@ -4,7 +4,10 @@
 //! separators (space, hyphen, dot, parentheses), which also catches spaced
 //! ("4 1 1 1 ...") and re-grouped numbers. This module decides what a run
 //! is: first the whole run, then, if the whole run is nothing, windows of
-//! consecutive groups (a card number glued to a date by a space). Windows are
+//! consecutive groups (a card number glued to a date by a space). A window
+//! is read as a number of its own only where the separators show that it
+//! ends there (see `delimited`); otherwise it is a piece of the longer
+//! number, and only a checksummed card can be taken from it. Windows are
 //! bounded by the longest identifier (19 digits), so the work per group is
 //! constant and a run of any length is analysed in linear time.
 
@@ -129,7 +132,11 @@ pub(super) fn analyze(
             if digits < 3 || !labelled && digits < 15 {
                 continue;
             }
-            if let Some(t) = window(text, &groups, gi, gj + 1, groups[gi].start, false, cx, true) {
+            let Some(t) = window(text, &groups, gi, gj + 1, groups[gi].start, false, cx, true)
+            else {
+                continue;
+            };
+            if t == [CardNumber] || delimited(&groups, gi, gj + 1) {
                 best = Some((gj, t));
             }
         }
@@ -144,6 +151,21 @@ pub(super) fn analyze(
             gi += 1;
         }
     }
+}
+
+/// Can the groups `gi..gj` of a run be a number of their own? Only where
+/// the run changes separator at the cut: hyphens, dots and parentheses bind
+/// the groups of one number, a single space may separate two numbers
+/// ("090-1234-5678 2024"). In a run spaced throughout ("5387 4137 3320
+/// 6431") nothing shows where one number would end, so no piece of it is a
+/// number on its own.
+fn delimited(groups: &[Group], gi: usize, gj: usize) -> bool {
+    let spaced = |k: usize| groups[k].sep_before == SPACE;
+    let cut_before = gi == 0 || spaced(gi);
+    let cut_after = gj == groups.len() || spaced(gj);
+    let bound_inside = (gi + 1..gj).all(|k| !spaced(k));
+    let run_mixed = (1..groups.len()).any(|k| !spaced(k));
+    cut_before && cut_after && bound_inside && run_mixed
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -227,10 +249,20 @@ fn not_an_identifier(text: &str, w: &Window<'_>) -> bool {
 fn classify(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityType]> {
     let d = w.d();
     let n = w.n;
-    let has = |f: u32| cx.has(f, w.start, w.end);
+    // The number's own label says what it is; other labels nearby belong to
+    // their own numbers ("SSN 123-45-6789; routing number 021000021").
+    // Without one, any label in reach counts.
+    let label = cx.label(w.start);
+    let has = |f: u32| match label {
+        Some(classes) => classes & f != 0,
+        None => cx.has(f, w.start, w.end),
+    };
     // Sub-windows carry no grouping evidence: only checksummed cards and
     // context-backed types are taken from them.
     let shape_ok = !sub;
+    // A number labelled as an identifier with its own check digit is that
+    // identifier (mistyped, or a decoy) even where it passes Luhn.
+    let named_other = label.is_some_and(|l| l & OWN_CHECK != 0);
 
     if w.plus && (8..=15).contains(&n) {
         return Some(if d.starts_with(b"81") {
@@ -239,7 +271,12 @@ fn classify(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityT
             &[Phone]
         });
     }
-    if (13..=19).contains(&n) && cs::luhn(d) && cs::card_prefix_ok(d) && (!sub || n >= 15) {
+    if (13..=19).contains(&n)
+        && cs::luhn(d)
+        && cs::card_prefix_ok(d)
+        && (!sub || n >= 15)
+        && !named_other
+    {
         return Some(&[CardNumber]);
     }
     if n == 12 {
@@ -265,6 +302,11 @@ fn classify(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityT
     }
     if n == 9 {
         let ssn_shape = shape_ok && w.shape(&[3, 2, 4]);
+        // The ABA checksum is the stronger evidence: a valid routing number
+        // under a routing label is one, whatever SSN structure it also has.
+        if !ssn_shape && cs::aba_routing(d) && has(ctx::ROUTING) {
+            return Some(&[UsRouting]);
+        }
         if cs::itin_structure(d) && (ssn_shape || has(ctx::ITIN | ctx::SSN)) {
             return Some(&[UsItin]);
         }
@@ -276,9 +318,6 @@ fn classify(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityT
             && (has(ctx::SIN) || shape_ok && w.shape(&[3, 3, 3]) && !has(ctx::PHONE))
         {
             return Some(&[CaSocialInsuranceNumber]);
-        }
-        if cs::aba_routing(d) && has(ctx::ROUTING) {
-            return Some(&[UsRouting]);
         }
     }
     if n == 10 {
@@ -294,14 +333,16 @@ fn classify(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityT
             return Some(&[CaHealthNumber]);
         }
     }
-    if let Some(t) = phone(w, cx, sub) {
+    // 〒 or a postal label names the number outright; a phone label
+    // further away does not outweigh it.
+    let postal_named = cx.preceded_by_postal_mark(w.start) || has(ctx::POSTAL);
+    if n == 7 && postal_named {
+        return Some(&[JpPostalCode]);
+    }
+    if let Some(t) = phone(w, has(ctx::PHONE), sub) {
         return Some(t);
     }
-    if n == 7
-        && (cx.preceded_by_postal_mark(w.start)
-            || has(ctx::POSTAL)
-            || shape_ok && w.shape(&[3, 4]) && w.seps == HYPHEN)
-    {
+    if n == 7 && shape_ok && w.shape(&[3, 4]) && w.seps == HYPHEN {
         return Some(&[JpPostalCode]);
     }
     if (3..=4).contains(&n) && has(ctx::CVV) {
@@ -322,6 +363,10 @@ fn classify(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityT
     None
 }
 
+/// Labels of identifiers that carry their own check digit.
+const OWN_CHECK: u32 =
+    ctx::MY_NUMBER | ctx::CORP | ctx::NHS | ctx::SIN | ctx::ROUTING | ctx::HEALTH_INS;
+
 fn two(d: &[u8]) -> u32 {
     u32::from(d[0] - b'0') * 10 + u32::from(d[1] - b'0')
 }
@@ -330,10 +375,9 @@ fn two(d: &[u8]) -> u32 {
 /// numbers have 10 (or 11 with a leading 1) with area and exchange codes
 /// starting 2-9. A bare run needs a phone label, except Japanese mobile
 /// numbers (0[6789]0 + 8 digits), which nothing else resembles.
-fn phone(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityType]> {
+fn phone(w: &Window<'_>, labelled: bool, sub: bool) -> Option<&'static [EntityType]> {
     let d = w.d();
     let n = w.n;
-    let labelled = cx.has(ctx::PHONE, w.start, w.end);
     let grouped = !sub && w.grouped() && w.seps & DOT == 0;
     if d[0] == b'0' && n >= 10 && d[1] != b'0' {
         let mobile =
@@ -342,7 +386,10 @@ fn phone(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityType
             || d.starts_with(b"0800") && n == 11
             || d.starts_with(b"0570") && n == 10;
         let fixed = n == 10;
-        if (mobile || free || fixed) && (grouped || labelled || mobile && !sub) {
+        if (mobile || free || fixed)
+            && jp_grouping(w, free)
+            && (grouped || labelled || mobile && !sub)
+        {
             return Some(&[JpPhone, Phone]);
         }
     }
@@ -357,4 +404,15 @@ fn phone(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityType
         return Some(&[Phone]);
     }
     None
+}
+
+/// Japanese numbers written in three or more groups end with the 4-digit
+/// subscriber number (free dial and navi dial: 3 digits, "0120-123-456").
+/// "0401 4715 71" is a piece of something else.
+fn jp_grouping(w: &Window<'_>, free: bool) -> bool {
+    let Some(last) = w.groups.last() else {
+        return false;
+    };
+    let last_len = last.end - last.start;
+    w.groups.len() < 3 || last_len == 4 || free && last_len == 3
 }
