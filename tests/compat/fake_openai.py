@@ -101,17 +101,22 @@ class FakeOpenAI:
                 self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
                 self.wfile.flush()
 
-            def _moderation(self, raw: bytes) -> None:
+            def _accepted_body(self, raw: bytes) -> dict | None:
+                """The request's JSON body once the key is checked and the
+                request recorded; None after answering an error."""
                 if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
                     self._json(401, {"error": {"message": "bad key", "type": "invalid_request_error", "code": "invalid_api_key"}})
-                    return
+                    return None
                 try:
                     body = json.loads(raw)
                 except ValueError:
                     self._json(400, {"error": {"message": "bad json", "type": "invalid_request_error", "code": None}})
-                    return
+                    return None
                 with fake.lock:
                     fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                return body
+
+            def _moderation(self, body: dict) -> None:
                 scores = moderation_scores(body.get("input", ""))
                 self._json(200, {"id": "modr-fake", "model": body.get("model", "omni-moderation-latest"),
                                  "results": [{"flagged": any(v >= 0.5 for v in scores.values()),
@@ -121,22 +126,16 @@ class FakeOpenAI:
             def do_POST(self):  # noqa: N802 (http.server's naming)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
-                if self.path.rstrip("/") == "/v1/moderations":
-                    self._moderation(raw)
-                    return
-                if self.path.rstrip("/") != "/v1/chat/completions":
+                route = self.path.rstrip("/")
+                if route not in ("/v1/chat/completions", "/v1/moderations"):
                     self._json(404, {"error": {"message": "no such route", "type": "invalid_request_error", "code": "not_found"}})
                     return
-                if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
-                    self._json(401, {"error": {"message": "bad key", "type": "invalid_request_error", "code": "invalid_api_key"}})
+                body = self._accepted_body(raw)
+                if body is None:
                     return
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    self._json(400, {"error": {"message": "bad json", "type": "invalid_request_error", "code": None}})
+                if route == "/v1/moderations":
+                    self._moderation(body)
                     return
-                with fake.lock:
-                    fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
                 model = body.get("model", "")
                 messages = body.get("messages", [])
                 if model == LLAMA_GUARD:

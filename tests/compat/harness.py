@@ -179,6 +179,20 @@ def totp_now() -> float:
 # The gateway process.
 
 
+def stream_text(resp, traces: list | None = None) -> tuple[str, str]:
+    """The text and stop reason of a ConverseStream response (and, with
+    `traces`, the trace of each metadata event)."""
+    text, stop = "", None
+    for event in resp["stream"]:
+        if "contentBlockDelta" in event:
+            text += event["contentBlockDelta"]["delta"]["text"]
+        if "messageStop" in event:
+            stop = event["messageStop"]["stopReason"]
+        if "metadata" in event and traces is not None:
+            traces.append(event["metadata"].get("trace"))
+    return text, stop
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 import harness
-from harness import ACCOUNT, ECHO, prompt
+from harness import ACCOUNT, ECHO, prompt, stream_text
 
 BLOCKED_IN = "Blocked by the moderation check."
 BLOCKED_OUT = "The answer was blocked by the moderation check."
@@ -192,16 +192,6 @@ def test_a_bad_classifier_setting_refuses_the_start(tmp_path, extra, expected):
     assert expected in done.stderr, done.stderr
     # Nothing was created before the refusal.
     assert not (tmp_path / "data").exists()
-
-
-def stream_text(resp) -> tuple[str, str]:
-    text, stop = "", None
-    for event in resp["stream"]:
-        if "contentBlockDelta" in event:
-            text += event["contentBlockDelta"]["delta"]["text"]
-        if "messageStop" in event:
-            stop = event["messageStop"]["stopReason"]
-    return text, stop
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])

@@ -13,7 +13,7 @@ import re
 import pytest
 
 import harness
-from harness import ACCOUNT, ECHO, prompt, raises_code
+from harness import ACCOUNT, ECHO, prompt, stream_text, raises_code
 
 BLOCKED_IN = "入力はガードレールによりブロックされました。"
 BLOCKED_OUT = "The answer was blocked by a guardrail."
@@ -267,18 +267,6 @@ def test_missing_guardrail(runtime):
             modelId=ECHO, messages=[{"role": "user", "content": [{"text": "hi"}]}],
             guardrailConfig={"guardrailIdentifier": "zzzzzzzzzzzz", "guardrailVersion": "1"},
         )
-
-
-def stream_text(resp, traces: list | None = None) -> tuple[str, str]:
-    text, stop = "", None
-    for event in resp["stream"]:
-        if "contentBlockDelta" in event:
-            text += event["contentBlockDelta"]["delta"]["text"]
-        if "messageStop" in event:
-            stop = event["messageStop"]["stopReason"]
-        if "metadata" in event and traces is not None:
-            traces.append(event["metadata"].get("trace"))
-    return text, stop
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])

@@ -1930,27 +1930,12 @@ mod tests {
 
     fn run(g: &sekisho_guard::CompiledGuardrail, chunks: &[&str]) -> (String, Vec<ChatEvent>) {
         let mut og = OutputGuard::new(g);
-        let mut events = og.on_event(ChatEvent::MessageStart {
+        let start = og.on_event(ChatEvent::MessageStart {
             role: Role::Assistant,
         });
-        for c in chunks {
-            events.extend(og.on_event(ChatEvent::ContentDelta {
-                index: 0,
-                text: c.to_string(),
-            }));
-        }
-        events.extend(og.on_event(ChatEvent::ContentStop { index: 0 }));
-        events.extend(og.on_event(ChatEvent::MessageStop {
-            stop_reason: StopReason::EndTurn,
-        }));
-        let text = events
-            .iter()
-            .filter_map(|e| match e {
-                ChatEvent::ContentDelta { text, .. } => Some(text.as_str()),
-                _ => None,
-            })
-            .collect();
-        (text, events)
+        let chunks: Vec<String> = chunks.iter().map(|c| c.to_string()).collect();
+        let (text, events) = stream(&mut og, &chunks);
+        (text, start.into_iter().chain(events).collect())
     }
 
     #[test]
