@@ -204,18 +204,27 @@ const KEYWORDS: &[(&str, u32)] = {
 /// How far before a candidate a label still counts (bytes of the view:
 /// about 20 Japanese characters or 60 Latin ones), and how far after.
 const BEFORE: usize = 64;
-const AFTER: usize = 12;
+pub(super) const AFTER: usize = 12;
 
 /// The compiled keyword matcher.
 pub(crate) struct ContextMatcher {
     /// `None` only if the constant table failed to build (it does not);
     /// then no context is ever found and context-only types stay silent.
     ac: Option<AhoCorasick>,
+    /// The longest keyword, in bytes.
+    max_len: usize,
 }
 
-/// Keyword hits of one text, sorted by start.
+/// Keywords are looked for only around candidates that ask for them, one
+/// chunk of the text at a time: ordinary prose has few candidates, and
+/// scanning all of it for labels cost as much as the rest of the detector.
+const CHUNK: usize = 1024;
+
+/// Keyword hits of one text, sorted by start; complete for the chunks
+/// marked scanned.
 pub(crate) struct ContextHits {
     hits: Vec<(usize, usize, u32)>,
+    scanned: Vec<bool>,
 }
 
 impl ContextMatcher {
@@ -226,17 +235,44 @@ impl ContextMatcher {
             .kind(Some(AhoCorasickKind::DFA))
             .build(KEYWORDS.iter().map(|(k, _)| *k))
             .ok();
-        Self { ac }
+        let max_len = KEYWORDS.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        Self { ac, max_len }
     }
 
-    pub fn scan(&self, text: &str) -> ContextHits {
+    /// How far before a candidate's start the hits must be known: every
+    /// hit the lookups below consider (they look `BEFORE + 32` back).
+    pub fn reach_before(&self) -> usize {
+        BEFORE + 32 + self.max_len
+    }
+
+    /// Make sure every hit starting in `lo..hi` is in `hits`.
+    pub fn ensure(&self, text: &str, hits: &mut ContextHits, lo: usize, hi: usize) {
+        let hi = hi.min(text.len());
+        if lo >= hi {
+            return;
+        }
+        for chunk in lo / CHUNK..=(hi - 1) / CHUNK {
+            if !hits.scanned[chunk] {
+                hits.scanned[chunk] = true;
+                self.scan_chunk(text, chunk, hits);
+            }
+        }
+    }
+
+    /// The hits starting in one chunk (a keyword may run past its end).
+    fn scan_chunk(&self, text: &str, chunk: usize, hits: &mut ContextHits) {
+        let Some(ac) = &self.ac else { return };
         let bytes = text.as_bytes();
-        let mut hits = Vec::new();
-        let Some(ac) = &self.ac else {
-            return ContextHits { hits };
-        };
-        for m in ac.find_overlapping_iter(text) {
+        let start = chunk * CHUNK;
+        let end = (start + CHUNK).min(text.len());
+        let input =
+            aho_corasick::Input::new(text).range(start..(end + self.max_len).min(text.len()));
+        let mut found = Vec::new();
+        for m in ac.find_overlapping_iter(input) {
             let (s, e) = (m.start(), m.end());
+            if s >= end {
+                continue;
+            }
             if bytes[s].is_ascii_alphanumeric() && s > 0 && bytes[s - 1].is_ascii_alphanumeric() {
                 continue;
             }
@@ -245,10 +281,22 @@ impl ContextMatcher {
             {
                 continue;
             }
-            hits.push((s, e, KEYWORDS[m.pattern().as_usize()].1));
+            found.push((s, e, KEYWORDS[m.pattern().as_usize()].1));
         }
-        hits.sort_unstable();
-        ContextHits { hits }
+        found.sort_unstable();
+        // Chunks hold disjoint start ranges: splicing keeps the order.
+        let at = hits.hits.partition_point(|h| h.0 < start);
+        hits.hits.splice(at..at, found);
+    }
+}
+
+impl ContextHits {
+    /// No hits known yet for a text of `len` bytes.
+    pub fn new(len: usize) -> Self {
+        Self {
+            hits: Vec::new(),
+            scanned: vec![false; len.div_ceil(CHUNK)],
+        }
     }
 }
 
@@ -265,10 +313,6 @@ fn labels_a_value(text: &str, label_end: usize) -> bool {
 }
 
 impl ContextHits {
-    pub fn empty() -> Self {
-        Self { hits: Vec::new() }
-    }
-
     /// Is there a keyword of class `want` near `start..end`, and is the
     /// nearest label before the candidate not a negative one? A keyword
     /// after the candidate counts only if no number follows it closely: a

@@ -10,7 +10,7 @@ pub(crate) mod names;
 mod numeric;
 mod patterns;
 
-use std::cell::OnceCell;
+use std::cell::RefCell;
 
 use regex_automata::meta::Regex;
 use regex_automata::{Anchored, Input};
@@ -38,12 +38,12 @@ pub struct Detection {
     pub types: &'static [EntityType],
 }
 
-/// Lazily computed context of one scan: the keyword pass runs only if a
-/// candidate asks for it.
+/// Lazily computed context of one scan: keywords are looked for only
+/// around the candidates that ask for them.
 pub(crate) struct Ctx<'a> {
     text: &'a str,
     matcher: &'a ContextMatcher,
-    hits: OnceCell<ContextHits>,
+    hits: RefCell<ContextHits>,
 }
 
 impl<'a> Ctx<'a> {
@@ -51,32 +51,31 @@ impl<'a> Ctx<'a> {
         Self {
             text,
             matcher,
-            hits: OnceCell::new(),
+            hits: RefCell::new(ContextHits::new(text.len())),
         }
     }
-    fn hits(&self) -> &ContextHits {
-        self.hits.get_or_init(|| {
-            if self.text.is_empty() {
-                ContextHits::empty()
-            } else {
-                self.matcher.scan(self.text)
-            }
-        })
+    /// Run `f` on the hits, complete for labels that can reach `start..end`.
+    fn with_hits<T>(&self, start: usize, end: usize, f: impl FnOnce(&ContextHits) -> T) -> T {
+        let mut hits = self.hits.borrow_mut();
+        let lo = start.saturating_sub(self.matcher.reach_before());
+        self.matcher
+            .ensure(self.text, &mut hits, lo, end + context::AFTER + 1);
+        f(&hits)
     }
     pub(crate) fn has(&self, want: u32, start: usize, end: usize) -> bool {
-        self.hits().has(self.text, want, start, end)
+        self.with_hits(start, end, |h| h.has(self.text, want, start, end))
     }
     /// The classes of the label that names the number starting at `start`:
     /// the nearest label before it, unless another number stands between
     /// them (then that label was for the other number). `None` when the
     /// number has no label of its own.
     pub(crate) fn label(&self, start: usize) -> Option<u32> {
-        let (end, classes) = self.hits().nearest_label(start)?;
+        let (end, classes) = self.with_hits(start, start, |h| h.nearest_label(start))?;
         let between = &self.text.as_bytes()[end..start];
         (!between.iter().any(u8::is_ascii_digit)).then_some(classes)
     }
     pub(crate) fn negative(&self, start: usize) -> bool {
-        self.hits().negative(start)
+        self.with_hits(start, start, |h| h.negative(start))
     }
     /// Invoice registration numbers are "T" + the corporate number.
     pub(crate) fn preceded_by_t(&self, start: usize) -> bool {
