@@ -122,6 +122,25 @@ fn plain(c: char) -> bool {
     nfkc_stable(c) && kanji_digit(c).is_none() && !is_digit_only_separator(c)
 }
 
+/// The length of the leading run of plain kana/kanji: identity, except a
+/// last character that a combining mark follows (it composes under NFKC).
+/// Combining marks are never plain, so one look at each character does.
+fn plain_run(s: &str) -> usize {
+    let mut run = 0;
+    let mut last_start = 0;
+    for (off, c) in s.char_indices() {
+        if !plain(c) {
+            if is_combining(c) {
+                run = last_start;
+            }
+            break;
+        }
+        last_start = off;
+        run = off + c.len_utf8();
+    }
+    run
+}
+
 impl Normalized {
     /// Build the view of `original` in one pass.
     pub fn new(original: &str) -> Self {
@@ -152,16 +171,7 @@ impl Normalized {
                 }
             }
             let rest = &original[i..];
-            // Japanese fast path: a run of plain kana/kanji is identity,
-            // except a last character that a combining mark follows.
-            let mut run = 0;
-            let mut it = rest.char_indices().peekable();
-            while let Some((off, c)) = it.next() {
-                if !plain(c) || it.peek().is_some_and(|(_, n)| is_combining(*n)) {
-                    break;
-                }
-                run = off + c.len_utf8();
-            }
+            let run = plain_run(rest);
             if run > 0 {
                 b.identity(i, &rest[..run]);
                 i += run;

@@ -356,22 +356,20 @@ impl ContextHits {
         let near = &self.hits[first..last];
         let in_reach = |h: &(usize, usize, u32)| h.1 <= start && start - h.1 <= BEFORE;
         let end = near.iter().filter(|h| in_reach(h)).map(|h| h.1).max()?;
-        // Grow the label leftwards over touching or overlapping keywords
-        // (a handful of hits: the window is 64 bytes).
+        // Grow the label leftwards over touching or overlapping keywords:
+        // one sweep by decreasing start finds its left edge (a hit that
+        // connects only through an earlier-starting one lies inside it).
         let mut label_start = end;
-        let mut classes = 0;
-        loop {
-            let before = label_start;
-            for h in near {
-                if h.1 <= end && h.1 >= before {
-                    label_start = label_start.min(h.0);
-                    classes |= h.2;
-                }
-            }
-            if label_start == before {
-                return Some((end, classes));
+        for h in near.iter().rev().filter(|h| h.1 <= end) {
+            if h.1 >= label_start {
+                label_start = label_start.min(h.0);
             }
         }
+        let classes = near
+            .iter()
+            .filter(|h| h.1 <= end && h.1 >= label_start)
+            .fold(0, |acc, h| acc | h.2);
+        Some((end, classes))
     }
 
     /// Is the nearest label before `start` a negative one (order number,

@@ -11,6 +11,8 @@
 //! bounded by the longest identifier (19 digits), so the work per group is
 //! constant and a run of any length is analysed in linear time.
 
+use std::cell::OnceCell;
+
 use super::checksums as cs;
 use super::context::ctx;
 use super::entities::EntityType::{self, *};
@@ -252,8 +254,10 @@ fn classify(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityT
     // The number's own label says what it is; other labels nearby belong to
     // their own numbers ("SSN 123-45-6789; routing number 021000021").
     // Without one, any label in reach counts.
-    let label = cx.label(w.start);
-    let has = |f: u32| match label {
+    // Looked up only once a window's length makes a label matter.
+    let label = OnceCell::new();
+    let label = || *label.get_or_init(|| cx.label(w.start));
+    let has = |f: u32| match label() {
         Some(classes) => classes & f != 0,
         None => cx.has(f, w.start, w.end),
     };
@@ -262,7 +266,7 @@ fn classify(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityT
     let shape_ok = !sub;
     // A number labelled as an identifier with its own check digit is that
     // identifier (mistyped, or a decoy) even where it passes Luhn.
-    let named_other = label.is_some_and(|l| l & OWN_CHECK != 0);
+    let named_other = || label().is_some_and(|l| l & OWN_CHECK != 0);
 
     if w.plus && (8..=15).contains(&n) {
         return Some(if d.starts_with(b"81") {
@@ -275,7 +279,7 @@ fn classify(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityT
         && cs::luhn(d)
         && cs::card_prefix_ok(d)
         && (!sub || n >= 15)
-        && !named_other
+        && !named_other()
     {
         return Some(&[CardNumber]);
     }
@@ -290,9 +294,9 @@ fn classify(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityT
     if n == 13 && cs::corporate_number(d) && (has(ctx::CORP) || cx.preceded_by_t(w.start)) {
         return Some(&[JpCorporateNumber]);
     }
-    if has(ctx::JP_BANK)
+    if (n == 7 || n == 8 || n == 13 && w.shape(&[5, 8]) || n == 14 && w.shape(&[4, 3, 7]))
+        && has(ctx::JP_BANK)
         && !has(ctx::POSTAL)
-        && (n == 7 || n == 8 || n == 13 && w.shape(&[5, 8]) || n == 14 && w.shape(&[4, 3, 7]))
     {
         return Some(&[JpBankAccount, UsBankAccount]);
     }
@@ -335,11 +339,13 @@ fn classify(w: &Window<'_>, cx: &Ctx<'_>, sub: bool) -> Option<&'static [EntityT
     }
     // 〒 or a postal label names the number outright; a phone label
     // further away does not outweigh it.
-    let postal_named = cx.preceded_by_postal_mark(w.start) || has(ctx::POSTAL);
-    if n == 7 && postal_named {
+    if n == 7 && (cx.preceded_by_postal_mark(w.start) || has(ctx::POSTAL)) {
         return Some(&[JpPostalCode]);
     }
-    if let Some(t) = phone(w, has(ctx::PHONE), sub) {
+    // Phone numbers have 7 to 15 digits (with a "+", handled above).
+    if (7..=15).contains(&n)
+        && let Some(t) = phone(w, has(ctx::PHONE), sub)
+    {
         return Some(t);
     }
     if n == 7 && shape_ok && w.shape(&[3, 4]) && w.seps == HYPHEN {
