@@ -121,20 +121,27 @@ def test_bad_configs_name_the_field(bedrock):
     assert "piiEntitiesConfig[0].type" in info.value.response["Error"]["Message"]
 
 
-def test_classifier_filters_are_accepted_and_fail_closed(bedrock, runtime):
+def test_content_filters_are_embedded(bedrock, runtime):
     cfg = config(
         "compat-content",
         contentPolicyConfig={"filtersConfig": [{"type": "HATE", "inputStrength": "HIGH", "outputStrength": "HIGH"}]},
     )
     gid = bedrock.create_guardrail(**cfg)["guardrailId"]
     try:
+        # HATE has an embedded classifier (crates/sekisho-classify/CONTENT-FILTERS.md):
+        # benign text passes, a hateful sentence is blocked.
         out = runtime.apply_guardrail(
             guardrailIdentifier=gid, guardrailVersion="DRAFT", source="INPUT",
             content=[{"text": {"text": prompt("good morning")}}],
         )
-        # No classifier is built in: the filter cannot run, so it blocks.
+        assert out["action"] == "NONE", out
+        out = runtime.apply_guardrail(
+            guardrailIdentifier=gid, guardrailVersion="DRAFT", source="INPUT",
+            content=[{"text": {"text": prompt("在日朝鮮人はゴキブリだ、全員出ていけ。")}}],
+        )
         assert out["action"] == "GUARDRAIL_INTERVENED"
         assert out["outputs"] == [{"text": BLOCKED_IN}]
+        assert out["assessments"][0]["contentPolicy"]["filters"][0]["type"] == "HATE"
     finally:
         bedrock.delete_guardrail(guardrailIdentifier=gid)
 

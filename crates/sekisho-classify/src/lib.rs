@@ -8,11 +8,14 @@
 //! * Denied topics: TF-IDF character n-gram similarity to the topic's
 //!   definition and examples ([`TopicClassifier`]).
 //! * Contextual grounding and relevance: lexical support ([`grounding`]).
-//! * HATE, INSULTS, SEXUAL, VIOLENCE, MISCONDUCT: no
-//!   embedded classifier (no usable labelled data in registry packages), so
-//!   [`embedded`] leaves them absent and the engine fails closed on them.
+//! * HATE, INSULTS, SEXUAL, VIOLENCE, MISCONDUCT: one hashed n-gram logistic
+//!   regression per filter, English and Japanese, trained by
+//!   `scripts/train-content-filters.py` on small project-written data
+//!   ([`ContentFilterClassifier`]; figures and limits in `CONTENT-FILTERS.md`).
+//!   Lexical: they catch explicit wording, not context, sarcasm or intent.
 #![forbid(unsafe_code)]
 
+pub mod content;
 pub mod features;
 pub mod grounding;
 pub mod model;
@@ -26,6 +29,7 @@ use sekisho_guard::classify::ClassifierError;
 use sekisho_guard::config::{ContentFilterType, FilterStrength};
 use sekisho_guard::{Classifier, ClassifierTask, ClassifierVerdict, Classifiers};
 
+pub use content::{CONTENT_FILTERS, ContentFilterClassifier, content_model, content_score};
 pub use model::{LinearModel, Thresholds};
 pub use topic::{CompiledTopic, TopicModel};
 
@@ -148,13 +152,22 @@ impl Classifier for TopicClassifier {
     }
 }
 
-/// The embedded classifiers: `PROMPT_ATTACK` and denied topics. The other
-/// content filters and grounding stay absent, so the engine reports them
-/// unavailable (and fails closed) instead of passing unchecked content.
+/// The embedded classifiers: every content filter (`PROMPT_ATTACK`, HATE,
+/// INSULTS, SEXUAL, VIOLENCE, MISCONDUCT), denied topics and grounding. A
+/// filter whose embedded model fails to parse stays absent, so the engine
+/// reports it unavailable (and fails closed) instead of passing unchecked content.
 pub fn embedded() -> Classifiers {
     let mut content: BTreeMap<ContentFilterType, Arc<dyn Classifier>> = BTreeMap::new();
     if let Some(c) = PromptAttackClassifier::new() {
         content.insert(ContentFilterType::PromptAttack, Arc::new(c));
+    }
+    if let Some(c) = ContentFilterClassifier::new() {
+        let c: Arc<dyn Classifier> = Arc::new(c);
+        for f in CONTENT_FILTERS {
+            if content_model(f).is_some() {
+                content.insert(f, Arc::clone(&c));
+            }
+        }
     }
     let topics = TopicClassifier::new().map(|c| Arc::new(c) as Arc<dyn Classifier>);
     Classifiers {
