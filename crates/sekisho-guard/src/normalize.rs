@@ -119,7 +119,35 @@ fn is_combining(c: char) -> bool {
 /// A character the fast path may copy as is: NFKC-stable and not one of
 /// the characters whose meaning depends on neighbouring digits.
 fn plain(c: char) -> bool {
-    nfkc_stable(c) && kanji_digit(c).is_none() && !is_digit_only_separator(c)
+    // `nfkc_stable` without the kanji numerals (〇 U+3007 and the rest in
+    // the ideograph block) and the long-vowel mark (U+30FC), ideographs
+    // first: the common case is decided by one range test.
+    match c {
+        '\u{4E00}'..='\u{9FFF}' => kanji_digit(c).is_none(),
+        '\u{3041}'..='\u{3096}'
+        | '\u{30A1}'..='\u{30FA}'
+        | '\u{30FD}'..='\u{30FE}'
+        | '\u{3001}'..='\u{3002}'
+        | '\u{3005}'..='\u{3006}'
+        | '\u{300C}'..='\u{3011}' => true,
+        _ => false,
+    }
+}
+
+/// The length of the leading run of ASCII bytes, eight bytes at a time.
+fn ascii_prefix(bytes: &[u8]) -> usize {
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let mut n = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let word = u64::from_le_bytes([
+            chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
+        ]);
+        if word & HIGH_BITS != 0 {
+            break;
+        }
+        n += 8;
+    }
+    n + bytes[n..].iter().take_while(|b| b.is_ascii()).count()
 }
 
 /// The length of the leading run of plain kana/kanji: identity, except a
@@ -156,10 +184,7 @@ impl Normalized {
             // ASCII fast path: a whole ASCII run is identity, except a last
             // letter that a combining mark follows (it composes under NFKC).
             if byte < 0x80 {
-                let mut j = i;
-                while j < bytes.len() && bytes[j] < 0x80 {
-                    j += 1;
-                }
+                let j = i + ascii_prefix(&bytes[i..]);
                 let mut k = j;
                 if original[j..].chars().next().is_some_and(is_combining) {
                     k = j - 1;
@@ -375,6 +400,25 @@ mod tests {
 
     fn view(s: &str) -> String {
         Normalized::new(s).text().to_string()
+    }
+
+    /// The fast-path test is exactly "NFKC-stable and no digit-dependent
+    /// meaning" for every character.
+    #[test]
+    fn plain_matches_its_definition() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let defined = nfkc_stable(c) && kanji_digit(c).is_none() && !is_digit_only_separator(c);
+            assert_eq!(plain(c), defined, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn ascii_prefix_stops_at_the_first_non_ascii_byte() {
+        assert_eq!(ascii_prefix(b""), 0);
+        assert_eq!(ascii_prefix(b"abc"), 3);
+        assert_eq!(ascii_prefix("0123456789abcdefé".as_bytes()), 16);
+        assert_eq!(ascii_prefix("01234é6789abcdef".as_bytes()), 5);
+        assert_eq!(ascii_prefix("é".as_bytes()), 0);
     }
 
     #[test]
