@@ -1,5 +1,5 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sekisho_classify::{PromptAttackClassifier, TopicClassifier};
+use sekisho_classify::{ContentFilterClassifier, PromptAttackClassifier, TopicClassifier};
 
 fn mixed_text(bytes: usize) -> String {
     let parts = [
@@ -59,9 +59,52 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// Each classifier over the same 1 MiB as one text and as 4 KiB prompts.
+fn bench_blocks(c: &mut Criterion) {
+    let text = mixed_text(1 << 20);
+    let mut blocks = Vec::new();
+    let mut rest = text.as_str();
+    while !rest.is_empty() {
+        let mut end = 4096.min(rest.len());
+        while !rest.is_char_boundary(end) {
+            end += 1;
+        }
+        blocks.push(&rest[..end]);
+        rest = &rest[end..];
+    }
+    let pa = PromptAttackClassifier::new().expect("model");
+    let content = ContentFilterClassifier::new().expect("models");
+    let topic = TopicClassifier::new().expect("topic model");
+    let examples = vec!["どの株を買えばいいですか？".to_owned()];
+    let mut g = c.benchmark_group("per_classifier");
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    for (name, pieces) in [("1MiB", vec![text.as_str()]), ("4KiB_blocks", blocks)] {
+        g.bench_function(format!("prompt_attack_{name}"), |b| {
+            b.iter(|| pieces.iter().map(|t| pa.score(t)).fold(0.0, f64::max))
+        });
+        g.bench_function(format!("content_5_filters_{name}"), |b| {
+            b.iter(|| {
+                pieces
+                    .iter()
+                    .map(|t| content.scores(t).len())
+                    .sum::<usize>()
+            })
+        });
+        g.bench_function(format!("topic_{name}"), |b| {
+            b.iter(|| {
+                pieces
+                    .iter()
+                    .map(|t| topic.score("投資助言。", &examples, t))
+                    .fold(0.0, f64::max)
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10);
-    targets = bench
+    targets = bench, bench_blocks
 }
 criterion_main!(benches);

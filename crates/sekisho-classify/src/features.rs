@@ -70,11 +70,29 @@ pub fn is_word_separator(c: char) -> bool {
         )
 }
 
+/// Kana, CJK ideographs and the common Japanese punctuation: code points
+/// that NFKC and lower-casing leave as they are (and that combine with
+/// nothing), so text made of them and ASCII skips both (checked against the
+/// Unicode tables for every one of them in the tests).
+fn is_plain_japanese(c: char) -> bool {
+    matches!(c,
+        '\u{3041}'..='\u{3096}'     // hiragana
+        | '\u{30A1}'..='\u{30FA}'   // katakana
+        | '\u{30FC}'                 // prolonged sound mark
+        | '\u{4E00}'..='\u{9FFF}'   // CJK unified ideographs
+        | '\u{3001}'..='\u{3002}'   // 、。
+        | '\u{300C}'..='\u{300F}'   // 「」『』
+        | '\u{3005}'                 // 々
+        | '\u{3012}') // 〒
+}
+
 /// Normalizes `text`; returns the normalized string and its length in code points.
 pub fn normalize(text: &str) -> (String, usize) {
     let lowered = if text.is_ascii() {
         // NFKC is the identity on ASCII.
         text.to_ascii_lowercase()
+    } else if text.chars().all(|c| c.is_ascii() || is_plain_japanese(c)) {
+        text.chars().map(|c| c.to_ascii_lowercase()).collect()
     } else {
         if unicode_normalization::is_nfkc_quick(text.chars())
             == unicode_normalization::IsNormalized::Yes
@@ -282,5 +300,39 @@ fn utf8_len(b: u8) -> usize {
         0xc0..=0xdf => 2,
         0xe0..=0xef => 3,
         _ => 4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use unicode_normalization::char::canonical_combining_class;
+    use unicode_normalization::{IsNormalized, is_nfkc_quick};
+
+    #[test]
+    fn plain_japanese_is_left_alone_by_nfkc_and_lowercasing() {
+        let mut checked = 0;
+        for c in (0u32..=0x10FFFF).filter_map(char::from_u32) {
+            if !is_plain_japanese(c) {
+                continue;
+            }
+            let s = c.to_string();
+            assert_eq!(is_nfkc_quick(s.chars()), IsNormalized::Yes, "{c:?}");
+            assert_eq!(s.nfkc().collect::<String>(), s, "{c:?}");
+            assert_eq!(canonical_combining_class(c), 0, "{c:?}");
+            assert_eq!(s.to_lowercase(), s, "{c:?}");
+            checked += 1;
+        }
+        assert!(checked > 20_000);
+        // The fast path gives what the full path gives.
+        for text in [
+            "本日は晴天なり。「テスト」ですヨ",
+            "Mixed 日本語 TEXT、OK。",
+            "〒100々",
+        ] {
+            let full: String = text.nfkc().collect::<String>().to_lowercase();
+            let (fast, _) = normalize(text);
+            assert_eq!(fast, full.replace('\u{3000}', " "), "{text}");
+        }
     }
 }

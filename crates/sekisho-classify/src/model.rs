@@ -146,47 +146,101 @@ impl LinearModel {
     }
 
     pub(crate) fn score_normalized(&self, norm: &str, n: usize) -> f64 {
-        if n == 0 {
-            return 0.0;
-        }
-        let w = &self.weights;
-        let contribution = |f: Feature| -> f64 {
-            let v = f64::from(w.get(f.bucket as usize).copied().unwrap_or(0.0));
-            if f.negative { -v } else { v }
-        };
-        if n <= self.window {
-            let mut sum = 0.0f64;
-            let mut count = 0u64;
-            for_each_feature(norm, &self.config, |_, f| {
-                sum += contribution(f);
-                count += 1;
-            });
-            return self.prob(sum, count);
-        }
-        let nblocks = n.div_ceil(self.stride);
-        let mut blocks = vec![(0.0f64, 0u64); nblocks];
-        let stride = self.stride;
-        let shift = stride.is_power_of_two().then(|| stride.trailing_zeros());
-        for_each_feature(norm, &self.config, |pos, f| {
-            let block = match shift {
-                Some(s) => pos >> s,
-                None => pos / stride,
-            };
-            if let Some(b) = blocks.get_mut(block) {
-                b.0 += contribution(f);
-                b.1 += 1;
-            }
-        });
-        blocks
-            .windows(2)
-            .map(|p| self.prob(p[0].0 + p[1].0, p[0].1 + p[1].1))
-            .fold(0.0, f64::max)
+        let mut acc = Accumulator::new(self, n);
+        for_each_feature(norm, &self.config, |pos, f| acc.add(pos, f));
+        acc.finish()
     }
 
-    fn prob(&self, sum: f64, count: u64) -> f64 {
+    /// The score of a normalized text of `n` code points whose features
+    /// (position, feature) were collected once with this model's
+    /// configuration, so models sharing a configuration share the pass.
+    pub(crate) fn score_features(&self, n: usize, features: &[(usize, Feature)]) -> f64 {
+        let mut acc = Accumulator::new(self, n);
+        for &(pos, f) in features {
+            acc.add(pos, f);
+        }
+        acc.finish()
+    }
+
+    /// The weight per hash bucket.
+    pub(crate) fn weights(&self) -> &[f32] {
+        &self.weights
+    }
+
+    /// The probability for a window whose features' weights sum to `sum`.
+    pub(crate) fn prob(&self, sum: f64, count: u64) -> f64 {
         if count == 0 {
             return 0.0;
         }
         sigmoid(self.bias + sum / (count as f64).sqrt())
+    }
+}
+
+/// Sums a model's feature weights: over the whole text when it fits one
+/// window, else per block of `stride` code points, two blocks making a
+/// window; the score is the highest window's probability.
+struct Accumulator<'m> {
+    model: &'m LinearModel,
+    n: usize,
+    whole: (f64, u64),
+    blocks: Vec<(f64, u64)>,
+    shift: Option<u32>,
+}
+
+impl<'m> Accumulator<'m> {
+    fn new(model: &'m LinearModel, n: usize) -> Self {
+        let windowed = n > model.window;
+        Self {
+            model,
+            n,
+            whole: (0.0, 0),
+            blocks: if windowed {
+                vec![(0.0, 0); n.div_ceil(model.stride)]
+            } else {
+                Vec::new()
+            },
+            shift: model
+                .stride
+                .is_power_of_two()
+                .then(|| model.stride.trailing_zeros()),
+        }
+    }
+
+    #[inline(always)]
+    fn add(&mut self, pos: usize, f: Feature) {
+        let v = f64::from(
+            self.model
+                .weights
+                .get(f.bucket as usize)
+                .copied()
+                .unwrap_or(0.0),
+        );
+        let v = if f.negative { -v } else { v };
+        if self.blocks.is_empty() {
+            self.whole.0 += v;
+            self.whole.1 += 1;
+            return;
+        }
+        let block = match self.shift {
+            Some(s) => pos >> s,
+            None => pos / self.model.stride,
+        };
+        if let Some(b) = self.blocks.get_mut(block) {
+            b.0 += v;
+            b.1 += 1;
+        }
+    }
+
+    fn finish(self) -> f64 {
+        if self.n == 0 {
+            return 0.0;
+        }
+        if self.blocks.is_empty() {
+            return self.model.prob(self.whole.0, self.whole.1);
+        }
+        self.blocks
+            .windows(2)
+            .map(|p| self.model.prob(p[0].0 + p[1].0, p[0].1 + p[1].1))
+            .fold(0.0, f64::max)
     }
 }

@@ -121,6 +121,16 @@ fn bench(c: &mut Criterion) {
         b.iter(|| g.apply(Source::Input, &content))
     });
     // The parts, to see where the time goes.
+    let blocks: Vec<[ContentBlock; 1]> = chunks(&text, 4096)
+        .map(|c| [ContentBlock::text(c.to_string())])
+        .collect();
+    group.bench_function("all_pii_100_words_10_regexes_4KiB_blocks", |b| {
+        b.iter(|| {
+            for block in &blocks {
+                std::hint::black_box(g.apply(Source::Input, block));
+            }
+        })
+    });
     group.bench_function("part_normalize", |b| {
         b.iter(|| sekisho_guard::Normalized::new(&text))
     });
@@ -142,5 +152,98 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// The same guardrail with every model-based filter on, on the embedded
+/// classifiers: the five content filters and PROMPT_ATTACK at HIGH, and one
+/// denied topic. Measured over the corpus as one block and as prompt-sized
+/// 4 KiB blocks (each block is one `apply`, as a request would be).
+fn bench_with_classifiers(c: &mut Criterion) {
+    let mut config = guardrail().config().clone();
+    let filters = [
+        ContentFilterType::Hate,
+        ContentFilterType::Insults,
+        ContentFilterType::Sexual,
+        ContentFilterType::Violence,
+        ContentFilterType::Misconduct,
+        ContentFilterType::PromptAttack,
+    ]
+    .map(|t| ContentFilterConfig {
+        filter_type: t,
+        input_strength: FilterStrength::High,
+        output_strength: if t == ContentFilterType::PromptAttack {
+            FilterStrength::None
+        } else {
+            FilterStrength::High
+        },
+        input_modalities: None,
+        output_modalities: None,
+        input_action: None,
+        output_action: None,
+        input_enabled: None,
+        output_enabled: None,
+    });
+    config.content_policy_config = Some(ContentPolicyConfig {
+        filters_config: filters.to_vec(),
+        tier_config: None,
+    });
+    config.topic_policy_config = Some(TopicPolicyConfig {
+        topics_config: vec![TopicConfig {
+            name: "投資助言".into(),
+            definition: "特定の銘柄や金融商品の売買を勧める投資助言。".into(),
+            examples: Some(vec![
+                "どの株を買えばいいですか？".into(),
+                "Which stocks should I buy this year?".into(),
+            ]),
+            topic_type: TopicType::Deny,
+            input_action: None,
+            output_action: None,
+            input_enabled: None,
+            output_enabled: None,
+        }],
+        tier_config: None,
+    });
+    let g = CompiledGuardrail::compile_with(&config, &sekisho_classify::embedded())
+        .expect("bench guardrail with classifiers compiles");
+    assert!(
+        g.unavailable_filters().is_empty(),
+        "every classifier is embedded"
+    );
+    let text = corpus();
+    let whole = [ContentBlock::text(text.clone())];
+    let blocks: Vec<[ContentBlock; 1]> = chunks(&text, 4096)
+        .map(|c| [ContentBlock::text(c.to_string())])
+        .collect();
+    let mut group = c.benchmark_group("scan_with_classifiers");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(text.len() as u64));
+    group.bench_function("one_block_1MB_ja_en", |b| {
+        b.iter(|| g.apply(Source::Input, &whole))
+    });
+    group.bench_function("4KiB_blocks_1MB_ja_en", |b| {
+        b.iter(|| {
+            for block in &blocks {
+                std::hint::black_box(g.apply(Source::Input, block));
+            }
+        })
+    });
+    group.finish();
+}
+
+/// `text` cut into pieces of about `size` bytes, at character boundaries.
+fn chunks(text: &str, size: usize) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut end = size.min(rest.len());
+        while !rest.is_char_boundary(end) {
+            end += 1;
+        }
+        let (piece, tail) = rest.split_at(end);
+        rest = tail;
+        Some(piece)
+    })
+}
+
+criterion_group!(benches, bench, bench_with_classifiers);
 criterion_main!(benches);

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::classify::{ClassifierTask, ClassifierVerdict, trips};
+use crate::classify::{ClassifierError, ClassifierTask, ClassifierVerdict, trips};
 use crate::compile::CompiledGuardrail;
 use crate::config::{BlockAction, FilterStrength, ManagedWordsType, SensitiveAction};
 use crate::mask::{MaskSpan, mask};
@@ -76,6 +76,62 @@ impl CompiledGuardrail {
     pub fn apply(&self, source: Source, content: &[ContentBlock]) -> ApplyGuardrailResponse {
         self.apply_detailed(source, content, OutputScope::Interventions)
             .response
+    }
+
+    /// The verdict of each content filter active for `source` (by index in
+    /// `content_filters`; `None` for an inactive filter or one without a
+    /// classifier): each classifier is asked once for all its filters, so
+    /// one that scores several in one pass does.
+    fn content_verdicts(
+        &self,
+        source: Source,
+        text: &str,
+    ) -> Vec<Option<Result<ClassifierVerdict, ClassifierError>>> {
+        let mut verdicts: Vec<Option<Result<ClassifierVerdict, ClassifierError>>> =
+            (0..self.content_filters.len()).map(|_| None).collect();
+        let active = |f: &&crate::compile::ContentFilter| {
+            f.strength
+                .get(source)
+                .is_some_and(|s| s != FilterStrength::None)
+                && f.action.get(source).is_some()
+        };
+        let mut done = vec![false; self.content_filters.len()];
+        for (i, f) in self.content_filters.iter().enumerate() {
+            let Some(classifier) = f.classifier.as_ref() else {
+                continue;
+            };
+            if done[i] || !active(&f) {
+                continue;
+            }
+            // Every active filter this classifier answers.
+            let mine: Vec<usize> = self
+                .content_filters
+                .iter()
+                .enumerate()
+                .filter(|(j, g)| {
+                    !done[*j]
+                        && active(g)
+                        && g.classifier
+                            .as_ref()
+                            .is_some_and(|c| std::sync::Arc::ptr_eq(c, classifier))
+                })
+                .map(|(j, _)| j)
+                .collect();
+            let types: Vec<_> = mine
+                .iter()
+                .map(|&j| self.content_filters[j].filter_type)
+                .collect();
+            let answers = classifier.classify_content(&types, source, text);
+            for (k, &j) in mine.iter().enumerate() {
+                done[j] = true;
+                verdicts[j] = Some(answers.get(k).cloned().unwrap_or_else(|| {
+                    Err(ClassifierError(
+                        "the classifier gave too few answers".into(),
+                    ))
+                }));
+            }
+        }
+        verdicts
     }
 
     /// Scan one text (the word, PII and regex policies) in a direction.
@@ -235,7 +291,8 @@ impl CompiledGuardrail {
         // blocks (fail closed).
         let mut content_findings = Vec::new();
         let mut content_ran = false;
-        for f in &self.content_filters {
+        let mut verdicts = self.content_verdicts(source, &joined);
+        for (i, f) in self.content_filters.iter().enumerate() {
             let (Some(strength), Some(action)) = (f.strength.get(source), f.action.get(source))
             else {
                 continue;
@@ -244,13 +301,7 @@ impl CompiledGuardrail {
                 continue;
             }
             content_ran = true;
-            let verdict = f.classifier.as_ref().map(|c| {
-                c.classify(&ClassifierTask::Content {
-                    filter: f.filter_type,
-                    source,
-                    text: &joined,
-                })
-            });
+            let verdict = verdicts[i].take();
             match verdict {
                 Some(Ok(ClassifierVerdict::Confidence(confidence))) => {
                     let detected = trips(strength, confidence);

@@ -55,6 +55,27 @@ pub struct ClassifierError(pub String);
 /// A text classifier (embedded model, external moderation endpoint, ...).
 pub trait Classifier: Send + Sync + fmt::Debug {
     fn classify(&self, task: &ClassifierTask<'_>) -> Result<ClassifierVerdict, ClassifierError>;
+
+    /// Several content filters about the same text, answers in order. A
+    /// classifier that scores them in one pass overrides this; the default
+    /// asks one by one.
+    fn classify_content(
+        &self,
+        filters: &[ContentFilterType],
+        source: Source,
+        text: &str,
+    ) -> Vec<Result<ClassifierVerdict, ClassifierError>> {
+        filters
+            .iter()
+            .map(|&filter| {
+                self.classify(&ClassifierTask::Content {
+                    filter,
+                    source,
+                    text,
+                })
+            })
+            .collect()
+    }
 }
 
 /// The classifiers available to the policy compiler.

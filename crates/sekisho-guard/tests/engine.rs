@@ -670,3 +670,112 @@ fn linear_time_on_adversarial_input() {
         );
     }
 }
+
+/// Answers HIGH for HATE and NONE for the rest; counts the calls.
+#[derive(Debug, Default)]
+struct CountingClassifier {
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl sekisho_guard::Classifier for CountingClassifier {
+    fn classify(
+        &self,
+        task: &sekisho_guard::ClassifierTask<'_>,
+    ) -> Result<sekisho_guard::ClassifierVerdict, sekisho_guard::classify::ClassifierError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let sekisho_guard::ClassifierTask::Content { filter, .. } = task else {
+            return Err(sekisho_guard::classify::ClassifierError(
+                "content only".into(),
+            ));
+        };
+        Ok(sekisho_guard::ClassifierVerdict::Confidence(
+            if *filter == ContentFilterType::Hate {
+                FilterStrength::High
+            } else {
+                FilterStrength::None
+            },
+        ))
+    }
+
+    fn classify_content(
+        &self,
+        filters: &[ContentFilterType],
+        _source: Source,
+        _text: &str,
+    ) -> Vec<Result<sekisho_guard::ClassifierVerdict, sekisho_guard::classify::ClassifierError>>
+    {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        filters
+            .iter()
+            .map(|f| {
+                Ok(sekisho_guard::ClassifierVerdict::Confidence(
+                    if *f == ContentFilterType::Hate {
+                        FilterStrength::High
+                    } else {
+                        FilterStrength::None
+                    },
+                ))
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn a_classifier_is_asked_once_for_all_its_filters() {
+    let filter = |t, input| ContentFilterConfig {
+        filter_type: t,
+        input_strength: input,
+        output_strength: FilterStrength::High,
+        input_modalities: None,
+        output_modalities: None,
+        input_action: None,
+        output_action: None,
+        input_enabled: None,
+        output_enabled: None,
+    };
+    let c = GuardrailConfig {
+        content_policy_config: Some(ContentPolicyConfig {
+            filters_config: vec![
+                filter(ContentFilterType::Violence, FilterStrength::High),
+                filter(ContentFilterType::Hate, FilterStrength::High),
+                filter(ContentFilterType::Sexual, FilterStrength::None),
+            ],
+            tier_config: None,
+        }),
+        ..base()
+    };
+    let counting = std::sync::Arc::new(CountingClassifier::default());
+    let mut classifiers = sekisho_guard::Classifiers::default();
+    for t in [
+        ContentFilterType::Violence,
+        ContentFilterType::Hate,
+        ContentFilterType::Sexual,
+    ] {
+        classifiers.content.insert(t, counting.clone());
+    }
+    let g = CompiledGuardrail::compile_with(&c, &classifiers).unwrap();
+    let r = g.apply_detailed(Source::Input, &[ContentBlock::text("x")], OutputScope::Full);
+    // One call for the two filters active on input (SEXUAL is NONE there).
+    assert_eq!(counting.calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(r.response.action, GuardrailAction::GuardrailIntervened);
+    let filters = &r.response.assessments[0]
+        .content_policy
+        .as_ref()
+        .unwrap()
+        .filters;
+    let by_type = |t| filters.iter().find(|f| f.filter_type == t).unwrap();
+    // Each answer goes to its own filter.
+    assert_eq!(
+        by_type(ContentFilterType::Hate).action,
+        PolicyAction::Blocked
+    );
+    assert_eq!(
+        by_type(ContentFilterType::Violence).action,
+        PolicyAction::None
+    );
+    assert!(
+        filters
+            .iter()
+            .all(|f| f.filter_type != ContentFilterType::Sexual)
+    );
+}
