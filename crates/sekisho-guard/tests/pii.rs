@@ -437,6 +437,17 @@ fn overlapping_numeric_types() {
             &[("PHONE", "+1 212 555 0123")],
         ),
         ("IBAN NL00 ABCD 0401 4715 71", &[]),
+        // A version label describes the number it stands before, not one
+        // in the next sentence.
+        ("firmware version 10.20.30.40", &[]),
+        (
+            "Upgrade from the previous version. 10.20.30.40 is the new gateway.",
+            &[("IP_ADDRESS", "10.20.30.40")],
+        ),
+        (
+            "今回のバージョン。10.20.30.40 に接続してください。",
+            &[("IP_ADDRESS", "10.20.30.40")],
+        ),
         // A phone number glued to a date by a space is still read whole.
         (
             "携帯 090-1234-5678 2024年3月",

@@ -374,7 +374,9 @@ impl ContextHits {
 
     /// Is the nearest label before `start` a negative one (order number,
     /// version, ...)?
-    pub fn negative(&self, start: usize) -> bool {
+    /// A label in an earlier sentence does not describe the value ("…
+    /// the previous version. 10.0.0.1 is the gateway").
+    pub fn negative(&self, text: &str, start: usize) -> bool {
         // Hits are sorted by start; every hit ending by `start` also starts
         // before it, so search by start and filter on the end.
         let idx = self.hits.partition_point(|h| h.0 < start);
@@ -384,6 +386,12 @@ impl ContextHits {
             .take(8)
             .filter(|h| h.1 <= start && start - h.1 <= BEFORE)
             .max_by_key(|h| h.1)
-            .is_some_and(|h| h.2 & ctx::NEGATIVE != 0)
+            .is_some_and(|h| h.2 & ctx::NEGATIVE != 0 && !sentence_ends_between(text, h.1, start))
     }
+}
+
+/// Does a sentence end in `text[from..to]`?
+fn sentence_ends_between(text: &str, from: usize, to: usize) -> bool {
+    let between = text.get(from..to).unwrap_or("");
+    between.contains(['。', '！', '？', '!', '?', '\n']) || between.contains(". ")
 }

@@ -75,7 +75,7 @@ impl<'a> Ctx<'a> {
         (!between.iter().any(u8::is_ascii_digit)).then_some(classes)
     }
     pub(crate) fn negative(&self, start: usize) -> bool {
-        self.with_hits(start, start, |h| h.negative(start))
+        self.with_hits(start, start, |h| h.negative(self.text, start))
     }
     /// Invoice registration numbers are "T" + the corporate number.
     pub(crate) fn preceded_by_t(&self, start: usize) -> bool {
