@@ -47,7 +47,11 @@ pub struct TopicModel {
     pub config: FeatureConfig,
     pub window: usize,
     pub stride: usize,
-    idf: Vec<f64>,
+    /// IDF per bucket as stored (one byte: 256 KiB, which stays in cache),
+    /// read through `levels` (the 256 values `q / scale`), so each lookup
+    /// gives exactly the value the stored byte means.
+    idf: Vec<u8>,
+    levels: [f64; 256],
 }
 
 impl std::fmt::Debug for TopicModel {
@@ -92,17 +96,21 @@ impl TopicModel {
         if b.len() != HEADER + (1usize << config.hash_bits) {
             return None;
         }
-        let idf = b[HEADER..].iter().map(|&q| f64::from(q) / scale).collect();
+        let idf = b[HEADER..].to_vec();
+        let levels = std::array::from_fn(|q| f64::from(q as u8) / scale);
         Some(Self {
             config,
             window,
             stride,
             idf,
+            levels,
         })
     }
 
     fn idf(&self, bucket: u32) -> f64 {
-        self.idf.get(bucket as usize).copied().unwrap_or(0.0)
+        self.idf
+            .get(bucket as usize)
+            .map_or(0.0, |&q| self.levels[usize::from(q)])
     }
 
     /// Compiles the references (definition and examples) of a topic.
