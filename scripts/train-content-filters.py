@@ -338,19 +338,7 @@ def main():
                 train.append(dict(c, text=doc(c["text"]), sub=c["sub"]))
 
     def matrix(rows):
-        data, ind, ptr = [], [], [0]
-        for r in rows:
-            _, f = feats(r["text"])
-            if f:
-                sc = 1.0 / math.sqrt(len(f))
-                for _, b in f:
-                    ind.append(abs(b) - 1)
-                    data.append(sc if b > 0 else -sc)
-            ptr.append(len(ind))
-        m = sp.csr_matrix((np.array(data, dtype=np.float64), np.array(ind, dtype=np.int64), np.array(ptr)),
-                          shape=(len(rows), 1 << HASH_BITS))
-        m.sum_duplicates()
-        return m
+        return tgc.feature_matrix([r["text"] for r in rows], feats, HASH_BITS)
 
     def role(f, r):
         """1 positive, 0 negative, None excluded (overlapping category)"""

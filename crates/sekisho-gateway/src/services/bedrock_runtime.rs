@@ -891,6 +891,19 @@ fn has_model_output_filters(config: &sekisho_guard::GuardrailConfig) -> bool {
     content || topics
 }
 
+/// The trace's output assessment of a stream: the guardrail applied to the
+/// model's own text, per content block, as it came (before any masking).
+fn raw_output_assessment(
+    compiled: &sekisho_guard::CompiledGuardrail,
+    raw: &std::collections::BTreeMap<u32, String>,
+) -> sekisho_guard::ApplyGuardrailResponse {
+    let blocks: Vec<sekisho_guard::ContentBlock> = raw
+        .values()
+        .map(|t| sekisho_guard::ContentBlock::text(t.clone()))
+        .collect();
+    compiled.apply(sekisho_guard::Source::Output, &blocks)
+}
+
 /// Events through each output guard in turn (the named guardrail's, then
 /// the enforced ones'): what one releases, the next checks.
 fn through(
@@ -1049,11 +1062,7 @@ async fn converse_stream_guarded(
                         }
                         let frame = match (&e, &trace) {
                             (ChatEvent::Metadata { usage, latency }, Some((id, input))) => {
-                                let blocks: Vec<sekisho_guard::ContentBlock> = raw
-                                    .values()
-                                    .map(|t| sekisho_guard::ContentBlock::text(t.clone()))
-                                    .collect();
-                                let output = compiled.apply(sekisho_guard::Source::Output, &blocks);
+                                let output = raw_output_assessment(&compiled, &raw);
                                 eventstream::encode_converse_metadata_with_trace(
                                     usage,
                                     *latency,
@@ -1258,11 +1267,7 @@ async fn invoke_stream_guarded(
         let set_trace = |encoder: &mut NativeStreamEncoder,
                          raw: &std::collections::BTreeMap<u32, String>| {
             if let Some((id, input)) = &trace {
-                let blocks: Vec<sekisho_guard::ContentBlock> = raw
-                    .values()
-                    .map(|t| sekisho_guard::ContentBlock::text(t.clone()))
-                    .collect();
-                let output = compiled.apply(sekisho_guard::Source::Output, &blocks);
+                let output = raw_output_assessment(&compiled, raw);
                 encoder.set_trace(json!({ "guardrail": {
                     "input": { id.clone(): input },
                     "outputs": [{ id.clone(): assessment_json(&output) }],

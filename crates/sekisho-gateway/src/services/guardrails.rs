@@ -553,6 +553,17 @@ pub(crate) fn require_key_use(
     Ok(())
 }
 
+/// The ARN of the key a Create/UpdateGuardrail names, once the caller may
+/// write under it; a key that does not exist is a ValidationException.
+fn writable_key_arn(gateway: &Gateway, call: &Call, key: &str) -> Result<String, ApiError> {
+    let region = &call.region;
+    let arn = gateway.kms.key_arn_of(region, key).ok_or_else(|| {
+        ApiError::validation(format!("The KMS key {key} does not exist in {region}."))
+    })?;
+    require_key_use(gateway, call, &arn, KEY_USE_TO_WRITE)?;
+    Ok(arn)
+}
+
 /// `aws:RequestTag/*` and `aws:TagKeys` of a CreateGuardrail call, so a
 /// policy can require or forbid tags on new guardrails. A body that does
 /// not parse adds nothing (the handler then refuses it).
@@ -619,14 +630,9 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
             }
             let kms_key_id = config.kms_key_id.clone();
             let kms_key_arn = match &kms_key_id {
-                Some(k) => Some(gateway.kms.key_arn_of(&region, k).ok_or_else(|| {
-                    ApiError::validation(format!("The KMS key {k} does not exist in {region}."))
-                })?),
+                Some(k) => Some(writable_key_arn(gateway, &call, k)?),
                 None => None,
             };
-            if let Some(arn) = &kms_key_arn {
-                require_key_use(gateway, &call, arn, KEY_USE_TO_WRITE)?;
-            }
             let tags = crate::services::args::Args(&body)
                 .objects("tags")?
                 .iter()
@@ -776,10 +782,7 @@ pub async fn handle(gateway: &Gateway, call: Call) -> Result<Reply, ApiError> {
             let mut meta = g.get_meta(&region, &id)?;
             // A key change applies to the DRAFT written now.
             if let Some(k) = &config.kms_key_id {
-                let arn = gateway.kms.key_arn_of(&region, k).ok_or_else(|| {
-                    ApiError::validation(format!("The KMS key {k} does not exist in {region}."))
-                })?;
-                require_key_use(gateway, &call, &arn, KEY_USE_TO_WRITE)?;
+                let arn = writable_key_arn(gateway, &call, k)?;
                 meta.kms_key_id = Some(k.clone());
                 meta.kms_key_arn = Some(arn);
             }
