@@ -102,15 +102,15 @@ pub fn content_score(model: &LinearModel, text: &str) -> f64 {
 /// The five models' weights side by side per bucket (zeros for a missing
 /// model), built once; `None` unless every present model has the same
 /// number of buckets.
-fn interleaved(models: &[Option<&'static LinearModel>; 5]) -> Option<&'static [[f32; 5]]> {
-    static TABLE: OnceLock<Option<Vec<[f32; 5]>>> = OnceLock::new();
+fn interleaved(models: &[Option<&'static LinearModel>; 5]) -> Option<&'static [[i32; 5]]> {
+    static TABLE: OnceLock<Option<Vec<[i32; 5]>>> = OnceLock::new();
     TABLE
         .get_or_init(|| {
             let len = models.iter().flatten().next()?.weights().len();
             if models.iter().flatten().any(|m| m.weights().len() != len) {
                 return None;
             }
-            let mut table = vec![[0.0f32; 5]; len];
+            let mut table = vec![[0i32; 5]; len];
             for (k, m) in models.iter().enumerate() {
                 if let Some(m) = m {
                     for (row, w) in table.iter_mut().zip(m.weights()) {
@@ -146,13 +146,14 @@ fn content_scores(models: &[Option<&'static LinearModel>; 5], text: &str) -> [Op
             && n > 0
             && n <= first.window
         {
-            let mut sums = [0.0f64; 5];
+            // Exact integer sums (units of 2^-24, see `model.rs`).
+            let mut sums = [0i64; 5];
             let mut count = 0u64;
             for_each_feature(norm, &first.config, |_, f| {
                 if let Some(row) = table.get(f.bucket as usize) {
+                    let sign = if f.negative { -1 } else { 1 };
                     for (s, w) in sums.iter_mut().zip(row) {
-                        let w = f64::from(*w);
-                        *s += if f.negative { -w } else { w };
+                        *s += sign * i64::from(*w);
                     }
                 }
                 count += 1;
@@ -191,18 +192,20 @@ fn content_scores(models: &[Option<&'static LinearModel>; 5], text: &str) -> [Op
         score_piece(&norm, n, false);
         return best;
     }
-    // Normalizing never makes the whole shorter than its sentences
-    // together (sentences end at punctuation, where nothing composes), so
-    // the whole is normalized only when the sentences leave it a chance to
-    // fit one window.
-    let pieces: Vec<(String, usize)> = segs.iter().map(|s| normalize(s)).collect();
-    let total: usize = pieces.iter().map(|(_, n)| n).sum();
+    // Each sentence is scored as soon as it is normalized (the maximum does
+    // not depend on the order). Normalizing never makes the whole shorter
+    // than its sentences together (sentences end at punctuation, where
+    // nothing composes), so the whole is normalized only when the sentences
+    // leave it a chance to fit one window.
+    let mut total = 0usize;
+    for s in segs {
+        let (norm, n) = normalize(s);
+        score_piece(&norm, n, false);
+        total += n;
+    }
     if models.iter().flatten().any(|m| total <= m.window) {
         let (norm, n) = normalize(text);
         score_piece(&norm, n, true);
-    }
-    for (norm, n) in &pieces {
-        score_piece(norm, *n, false);
     }
     best
 }

@@ -17,11 +17,25 @@
 //! | 28 | 4 | bias (f32) |
 //! | 32 | 12 | LOW, MEDIUM, HIGH thresholds on the probability (3 × f32) |
 //! | 44 | 4 | weight count (u32, = 2^bits) |
-//! | 48 | 2 × count | weights (IEEE binary16) |
+//! | 48 | 2 × count | weights (IEEE binary16, finite, magnitude below 128) |
+//!
+//! Every binary16 value is a whole number of units of 2^-24, so the weights
+//! are kept as such integers and a window's sum is an exact integer, the
+//! same in any order of addition. It is also what the training script's
+//! `float64` running sum gives: each partial sum is a multiple of 2^-24
+//! below 2^29 in magnitude (at most [`MAX_WINDOW`] × 10 features of
+//! magnitude below 2^7), which `float64` holds exactly. Exact sums let the
+//! scorer keep them in registers instead of a chain through memory.
 
 use crate::features::{Feature, FeatureConfig, for_each_feature, normalize};
 
 const HEADER: usize = 48;
+
+/// The largest window a model file may declare, in code points.
+pub const MAX_WINDOW: usize = 1 << 16;
+
+/// 2^24: weights are stored as whole numbers of 2^-24.
+const UNITS: f64 = 16_777_216.0;
 
 /// Confidence thresholds on the model's probability.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -39,7 +53,8 @@ pub struct LinearModel {
     pub stride: usize,
     pub bias: f64,
     pub thresholds: Thresholds,
-    weights: Vec<f32>,
+    /// Weight per bucket in units of 2^-24 (see the module docs).
+    weights: Vec<i32>,
 }
 
 impl std::fmt::Debug for LinearModel {
@@ -83,6 +98,24 @@ pub fn f16_to_f32(h: u16) -> f32 {
     }
 }
 
+/// A binary16 weight as a whole number of 2^-24 units; `None` for a value
+/// that is not finite or not below 128 in magnitude.
+fn f16_units(h: u16) -> Option<i32> {
+    let exp = i32::from((h >> 10) & 0x1f);
+    if exp >= 0x16 {
+        // 2^(22-15) = 128 and above, infinities and NaN
+        return None;
+    }
+    let mant = i32::from(h & 0x3ff);
+    // value = mant × 2^-24 (subnormal) or (1024 + mant) × 2^(exp-25)
+    let units = if exp == 0 {
+        mant
+    } else {
+        (1024 + mant) << (exp - 1)
+    };
+    Some(if h >> 15 != 0 { -units } else { units })
+}
+
 pub(crate) fn sigmoid(z: f64) -> f64 {
     if z >= 0.0 {
         1.0 / (1.0 + (-z).exp())
@@ -110,7 +143,7 @@ impl LinearModel {
         }
         let window = usize::try_from(u32_at(b, 20)?).ok()?;
         let stride = usize::try_from(u32_at(b, 24)?).ok()?;
-        if stride == 0 || window != 2 * stride {
+        if stride == 0 || window != 2 * stride || window > MAX_WINDOW {
             return None;
         }
         let bias = f64::from(f32_at(b, 28)?);
@@ -125,8 +158,8 @@ impl LinearModel {
         }
         let weights = b[HEADER..]
             .chunks_exact(2)
-            .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
-            .collect();
+            .map(|c| f16_units(u16::from_le_bytes([c[0], c[1]])))
+            .collect::<Option<Vec<i32>>>()?;
         Some(Self {
             config,
             window,
@@ -162,28 +195,34 @@ impl LinearModel {
         acc.finish()
     }
 
-    /// The weight per hash bucket.
-    pub(crate) fn weights(&self) -> &[f32] {
+    /// The weight per hash bucket, in units of 2^-24.
+    pub(crate) fn weights(&self) -> &[i32] {
         &self.weights
     }
 
-    /// The probability for a window whose features' weights sum to `sum`.
-    pub(crate) fn prob(&self, sum: f64, count: u64) -> f64 {
+    /// The probability for a window whose features' weights sum to `sum`
+    /// units of 2^-24.
+    pub(crate) fn prob(&self, sum: i64, count: u64) -> f64 {
         if count == 0 {
             return 0.0;
         }
-        sigmoid(self.bias + sum / (count as f64).sqrt())
+        // |sum| < 2^53: exact (see the module docs)
+        sigmoid(self.bias + (sum as f64 / UNITS) / (count as f64).sqrt())
     }
 }
 
 /// Sums a model's feature weights: over the whole text when it fits one
 /// window, else per block of `stride` code points, two blocks making a
-/// window; the score is the highest window's probability.
+/// window; the score is the highest window's probability. The block being
+/// filled is kept apart (`current`), so the sum stays in a register; the
+/// sums are exact integers, so a feature that comes back to an earlier block
+/// (a word bigram is placed at its first word) adds up the same.
 struct Accumulator<'m> {
     model: &'m LinearModel,
     n: usize,
-    whole: (f64, u64),
-    blocks: Vec<(f64, u64)>,
+    /// (block, sum, count) of the block being filled.
+    current: (usize, i64, u64),
+    blocks: Vec<(i64, u64)>,
     shift: Option<u32>,
 }
 
@@ -193,9 +232,9 @@ impl<'m> Accumulator<'m> {
         Self {
             model,
             n,
-            whole: (0.0, 0),
+            current: (0, 0, 0),
             blocks: if windowed {
-                vec![(0.0, 0); n.div_ceil(model.stride)]
+                vec![(0, 0); n.div_ceil(model.stride)]
             } else {
                 Vec::new()
             },
@@ -208,39 +247,71 @@ impl<'m> Accumulator<'m> {
 
     #[inline(always)]
     fn add(&mut self, pos: usize, f: Feature) {
-        let v = f64::from(
+        let w = i64::from(
             self.model
                 .weights
                 .get(f.bucket as usize)
                 .copied()
-                .unwrap_or(0.0),
+                .unwrap_or(0),
         );
-        let v = if f.negative { -v } else { v };
-        if self.blocks.is_empty() {
-            self.whole.0 += v;
-            self.whole.1 += 1;
-            return;
-        }
-        let block = match self.shift {
-            Some(s) => pos >> s,
-            None => pos / self.model.stride,
+        let w = if f.negative { -w } else { w };
+        let block = if self.blocks.is_empty() {
+            0
+        } else {
+            match self.shift {
+                Some(s) => pos >> s,
+                None => pos / self.model.stride,
+            }
         };
+        if block != self.current.0 {
+            self.flush();
+            self.current = (block, 0, 0);
+        }
+        self.current.1 += w;
+        self.current.2 += 1;
+    }
+
+    fn flush(&mut self) {
+        let (block, sum, count) = self.current;
         if let Some(b) = self.blocks.get_mut(block) {
-            b.0 += v;
-            b.1 += 1;
+            b.0 += sum;
+            b.1 += count;
         }
     }
 
-    fn finish(self) -> f64 {
+    fn finish(mut self) -> f64 {
         if self.n == 0 {
             return 0.0;
         }
         if self.blocks.is_empty() {
-            return self.model.prob(self.whole.0, self.whole.1);
+            return self.model.prob(self.current.1, self.current.2);
         }
+        self.flush();
         self.blocks
             .windows(2)
             .map(|p| self.model.prob(p[0].0 + p[1].0, p[0].1 + p[1].1))
             .fold(0.0, f64::max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f16_units_are_the_binary16_value_in_units_of_2_pow_minus_24() {
+        let mut finite = 0;
+        for h in 0..=u16::MAX {
+            let v = f64::from(f16_to_f32(h));
+            match f16_units(h) {
+                Some(u) => {
+                    assert_eq!(f64::from(u) / UNITS, v, "{h:#06x}");
+                    finite += 1;
+                }
+                None => assert!(!v.is_finite() || v.abs() >= 128.0, "{h:#06x}"),
+            }
+        }
+        // 2 signs × 22 exponents (0..=21) × 1024 mantissas
+        assert_eq!(finite, 2 * 22 * 1024);
     }
 }

@@ -68,8 +68,23 @@ impl std::fmt::Debug for TopicModel {
 pub struct CompiledTopic {
     /// bucket → weights, one per reference (`refs` of them), flattened.
     weights: BucketMap<u32>,
+    /// One bit per bucket, set for the buckets in `weights`: most of a
+    /// text's n-grams are in no reference, and the bit answers that
+    /// without probing the map.
+    present: Vec<u64>,
     rows: Vec<f64>,
     refs: usize,
+}
+
+impl CompiledTopic {
+    #[inline(always)]
+    fn row(&self, bucket: u32) -> Option<u32> {
+        let bit = self.present.get((bucket >> 6) as usize)? >> (bucket & 63) & 1;
+        if bit == 0 {
+            return None;
+        }
+        self.weights.get(&bucket).copied()
+    }
 }
 
 impl TopicModel {
@@ -138,8 +153,15 @@ impl TopicModel {
                 }
             }
         }
+        let mut present = vec![0u64; (1usize << self.config.hash_bits).div_ceil(64)];
+        for &bucket in weights.keys() {
+            if let Some(word) = present.get_mut((bucket >> 6) as usize) {
+                *word |= 1 << (bucket & 63);
+            }
+        }
         CompiledTopic {
             weights,
+            present,
             rows,
             refs,
         }
@@ -162,15 +184,28 @@ impl TopicModel {
         } else {
             self.stride
         };
-        // per block: Σ idf² then one Σ ref·idf per reference
+        // per block: Σ idf² then one Σ ref·idf per reference. Topic features
+        // are char n-grams only, which come in order of position, so each
+        // block is filled in one stretch: its Σ idf² stays in a register
+        // (`idf2`) and is stored when the next block starts, which adds the
+        // same terms in the same order as summing in place.
         let mut blocks = vec![0.0f64; nblocks * (refs + 1)];
+        let mut block = 0usize;
+        let mut block_end = stride;
+        let mut idf2 = 0.0f64;
         for_each_feature(&norm, &self.config, |pos, f| {
-            let idf = self.idf(f.bucket);
-            let base = (pos / stride) * (refs + 1);
-            if let Some(d) = blocks.get_mut(base) {
-                *d += idf * idf;
+            while pos >= block_end {
+                if let Some(d) = blocks.get_mut(block * (refs + 1)) {
+                    *d = idf2;
+                }
+                idf2 = 0.0;
+                block += 1;
+                block_end = block_end.saturating_add(stride);
             }
-            if let Some(&row) = topic.weights.get(&f.bucket) {
+            let idf = self.idf(f.bucket);
+            idf2 += idf * idf;
+            if let Some(row) = topic.row(f.bucket) {
+                let base = block * (refs + 1);
                 let r0 = row as usize * refs;
                 for k in 0..refs {
                     let rw = topic.rows.get(r0 + k).copied().unwrap_or(0.0);
@@ -182,6 +217,9 @@ impl TopicModel {
                 }
             }
         });
+        if let Some(d) = blocks.get_mut(block * (refs + 1)) {
+            *d = idf2;
+        }
         let window_score = |parts: &[&[f64]]| -> f64 {
             let den: f64 = parts.iter().map(|p| p[0]).sum();
             if den <= 0.0 {
