@@ -96,21 +96,64 @@ fn is_plain_japanese(c: char) -> bool {
 /// leave as they are apart from ASCII case, skip both; only the other
 /// pieces pay for them.
 pub fn normalize(text: &str) -> (String, usize) {
+    let bytes = text.as_bytes();
     let mut out = Collapse::new(text.len());
     let mut lowered = String::new();
-    for (k, piece) in text.split(|c: char| is_ascii_space(c)).enumerate() {
-        if k > 0 {
+    // Where the current piece starts, in `text` and in the output.
+    let mut piece = (0usize, out.mark());
+    let mut i = 0usize;
+    while let Some(&b) = bytes.get(i) {
+        if is_ascii_space_byte(b) {
             out.space();
-        }
-        if !push_plain(piece, &mut out) {
+            i += 1;
+            piece = (i, out.mark());
+        } else if let (run, chars) = plain_run(text, i)
+            && run > i
+        {
+            out.push_plain(&text[i..run], chars);
+            i = run;
+        } else {
+            // This piece needs NFKC and full lower-casing: redo it whole.
+            let end = bytes[i..]
+                .iter()
+                .position(|&b| is_ascii_space_byte(b))
+                .map_or(bytes.len(), |k| i + k);
+            out.reset(piece.1);
             lowered.clear();
-            lower_nfkc(piece, &mut lowered);
+            lower_nfkc(&text[piece.0..end], &mut lowered);
             for c in lowered.chars() {
                 out.push(c);
             }
+            i = end;
         }
     }
     out.finish()
+}
+
+/// The end (in bytes) and length (in code points) of the run of ASCII
+/// without white space and plain-Japanese code points at byte `i`.
+fn plain_run(text: &str, mut i: usize) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    let mut chars = 0usize;
+    while let Some(&b) = bytes.get(i) {
+        if b.is_ascii() {
+            if is_ascii_space_byte(b) {
+                break;
+            }
+            i += 1;
+        } else if text
+            .get(i..i + 3)
+            .and_then(|p| p.chars().next())
+            .is_some_and(is_plain_japanese)
+        {
+            // Every plain-Japanese code point is three bytes long in UTF-8.
+            i += 3;
+        } else {
+            break;
+        }
+        chars += 1;
+    }
+    (i, chars)
 }
 
 /// [`normalize`] by the letter of its definition, the whole text at once
@@ -126,8 +169,8 @@ fn normalize_full(text: &str) -> (String, usize) {
     out.finish()
 }
 
-fn is_ascii_space(c: char) -> bool {
-    matches!(c, '\t'..='\r' | ' ')
+fn is_ascii_space_byte(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | b' ')
 }
 
 /// NFKC, then full lower-casing, of `text`, appended to `out`.
@@ -139,32 +182,6 @@ fn lower_nfkc(text: &str, out: &mut String) {
     } else {
         out.push_str(&text.nfkc().collect::<String>().to_lowercase());
     }
-}
-
-/// Appends `piece` (no ASCII white space in it) lower-cased when it is made
-/// only of ASCII and plain-Japanese code points; otherwise leaves `out` as
-/// it was and returns `false`.
-fn push_plain(piece: &str, out: &mut Collapse) -> bool {
-    let bytes = piece.as_bytes();
-    // Every plain-Japanese code point is three bytes long in UTF-8.
-    let plain = {
-        let mut i = 0usize;
-        loop {
-            match bytes.get(i) {
-                None => break true,
-                Some(b) if b.is_ascii() => i += 1,
-                Some(_) => match piece.get(i..i + 3).and_then(|p| p.chars().next()) {
-                    Some(c) if is_plain_japanese(c) => i += 3,
-                    _ => break false,
-                },
-            }
-        }
-    };
-    if !plain {
-        return false;
-    }
-    out.push_plain(piece);
-    true
 }
 
 /// The last step of [`normalize`]: drops [`is_ignorable`] code points, turns
@@ -207,19 +224,30 @@ impl Collapse {
         self.space = false;
     }
 
-    /// A non-empty run of ASCII (no white space) and plain-Japanese text:
-    /// nothing in it is ignorable or a space.
-    fn push_plain(&mut self, piece: &str) {
-        if piece.is_empty() {
+    /// A run of ASCII (no white space) and plain-Japanese text of `chars`
+    /// code points: nothing in it is ignorable or a space.
+    fn push_plain(&mut self, run: &str, chars: usize) {
+        if run.is_empty() {
             return;
         }
         let start = self.out.len();
-        self.out.push_str(piece);
+        self.out.push_str(run);
         if let Some(tail) = self.out.get_mut(start..) {
             tail.make_ascii_lowercase();
         }
-        self.n += piece.chars().count();
+        self.n += chars;
         self.space = false;
+    }
+
+    /// The state to go back to with [`Collapse::reset`].
+    fn mark(&self) -> (usize, usize, bool) {
+        (self.out.len(), self.n, self.space)
+    }
+
+    fn reset(&mut self, (len, n, space): (usize, usize, bool)) {
+        self.out.truncate(len);
+        self.n = n;
+        self.space = space;
     }
 
     fn finish(mut self) -> (String, usize) {
