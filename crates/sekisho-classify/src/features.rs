@@ -141,12 +141,7 @@ fn plain_run(text: &str, mut i: usize) -> (usize, usize) {
                 break;
             }
             i += 1;
-        } else if text
-            .get(i..i + 3)
-            .and_then(|p| p.chars().next())
-            .is_some_and(is_plain_japanese)
-        {
-            // Every plain-Japanese code point is three bytes long in UTF-8.
+        } else if plain_japanese_at(bytes, i) {
             i += 3;
         } else {
             break;
@@ -154,6 +149,20 @@ fn plain_run(text: &str, mut i: usize) -> (usize, usize) {
         chars += 1;
     }
     (i, chars)
+}
+
+/// Whether a plain-Japanese code point starts at byte `i` of the UTF-8
+/// `bytes` (each is three bytes long, U+3001 to U+9FFF).
+#[inline(always)]
+fn plain_japanese_at(bytes: &[u8], i: usize) -> bool {
+    match bytes.get(i..i + 3) {
+        Some(&[b0 @ 0xe3..=0xe9, b1, b2]) => {
+            let cp =
+                (u32::from(b0 & 0x0f) << 12) | (u32::from(b1 & 0x3f) << 6) | u32::from(b2 & 0x3f);
+            char::from_u32(cp).is_some_and(is_plain_japanese)
+        }
+        _ => false,
+    }
 }
 
 /// [`normalize`] by the letter of its definition, the whole text at once
@@ -359,9 +368,14 @@ pub fn for_each_feature(norm: &str, cfg: &FeatureConfig, mut emit: impl FnMut(us
         }
         // the code point at byte i
         let clen = utf8_len(bytes[i]);
-        let c = norm.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
-        let sep = c == ' ' || is_word_separator(c);
         if cfg.word_max > 0 {
+            let sep = match bytes[i] {
+                b if b.is_ascii() => b == b' ' || b.is_ascii_punctuation(),
+                _ => norm
+                    .get(i..i + clen)
+                    .and_then(|r| r.chars().next())
+                    .is_none_or(is_word_separator),
+            };
             match (sep, tok) {
                 (false, None) => tok = Some((pos, i)),
                 (true, Some((tp, tb))) => {
@@ -443,7 +457,10 @@ mod tests {
     #[test]
     fn plain_japanese_is_left_alone_by_nfkc_and_lowercasing() {
         let mut checked = 0;
+        let mut utf8 = [0u8; 4];
         for c in (0u32..=0x10FFFF).filter_map(char::from_u32) {
+            let bytes = c.encode_utf8(&mut utf8).as_bytes();
+            assert_eq!(plain_japanese_at(bytes, 0), is_plain_japanese(c), "{c:?}");
             if !is_plain_japanese(c) {
                 continue;
             }

@@ -23,7 +23,7 @@ pub mod topic;
 mod topic_threshold;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sekisho_guard::classify::ClassifierError;
 use sekisho_guard::config::{ContentFilterType, FilterStrength};
@@ -106,27 +106,61 @@ impl Classifier for PromptAttackClassifier {
 }
 
 /// Denied topics from a name, a definition and examples.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct TopicClassifier {
     model: &'static TopicModel,
     threshold: f64,
+    /// The topics compiled lately, by their references (definition first,
+    /// then the examples): a guardrail asks about the same topics on every
+    /// request, and compiling them costs as much as scoring a prompt.
+    compiled: Mutex<Vec<(Vec<String>, Arc<CompiledTopic>)>>,
 }
+
+/// How many compiled topics [`TopicClassifier`] keeps.
+const COMPILED_TOPICS: usize = 64;
 
 impl TopicClassifier {
     pub fn new() -> Option<Self> {
         topic_model().map(|model| Self {
             model,
             threshold: TOPIC_THRESHOLD,
+            compiled: Mutex::new(Vec::new()),
         })
     }
 
     /// Similarity of `text` to the topic (its definition and examples).
     pub fn score(&self, definition: &str, examples: &[String], text: &str) -> f64 {
+        let topic = self.compiled(definition, examples);
+        self.model.score(&topic, text)
+    }
+
+    /// The compiled topic, from the cache or compiled now (outside the lock).
+    fn compiled(&self, definition: &str, examples: &[String]) -> Arc<CompiledTopic> {
+        let same = |refs: &[String]| {
+            refs.split_first()
+                .is_some_and(|(d, ex)| d == definition && ex == examples)
+        };
+        // A poisoned lock only means another thread panicked while holding
+        // it; the cache holds whole entries, so it is still sound.
+        let lock = || self.compiled.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, topic)) = lock().iter().find(|(refs, _)| same(refs)) {
+            return Arc::clone(topic);
+        }
         let mut refs: Vec<&str> = Vec::with_capacity(examples.len() + 1);
         refs.push(definition);
         refs.extend(examples.iter().map(String::as_str));
-        let topic = self.model.compile(&refs);
-        self.model.score(&topic, text)
+        let topic = Arc::new(self.model.compile(&refs));
+        let mut cache = lock();
+        if !cache.iter().any(|(refs, _)| same(refs)) {
+            if cache.len() >= COMPILED_TOPICS {
+                cache.remove(0);
+            }
+            let key = std::iter::once(definition.to_owned())
+                .chain(examples.iter().cloned())
+                .collect();
+            cache.push((key, Arc::clone(&topic)));
+        }
+        topic
     }
 
     pub fn threshold(&self) -> f64 {
@@ -174,5 +208,42 @@ pub fn embedded() -> Classifiers {
         content,
         topics,
         grounding: Some(Arc::new(grounding::GroundingClassifier)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiled_topics_are_reused_by_their_references_only() {
+        let cached = TopicClassifier::new().expect("topic model");
+        let text = "どの銘柄を買えばいいですか？ Which stocks should I buy?";
+        let fresh = |definition: &str, examples: &[String]| {
+            TopicClassifier::new()
+                .expect("topic model")
+                .score(definition, examples, text)
+        };
+        let stocks = vec!["どの株を買えばいいですか？".to_owned()];
+        let recipes = vec!["How do I bake bread?".to_owned()];
+        for _ in 0..2 {
+            for (d, ex) in [
+                ("投資助言", &stocks),
+                ("投資助言", &recipes),
+                ("料理", &stocks),
+                ("料理", &recipes),
+            ] {
+                assert_eq!(cached.score(d, ex, text), fresh(d, ex), "{d} {ex:?}");
+            }
+        }
+        assert_eq!(cached.compiled.lock().expect("lock").len(), 4);
+        for i in 0..(COMPILED_TOPICS + 10) {
+            cached.score(&format!("topic {i}"), &stocks, text);
+        }
+        assert_eq!(cached.compiled.lock().expect("lock").len(), COMPILED_TOPICS);
+        assert_eq!(
+            cached.score("投資助言", &stocks, text),
+            fresh("投資助言", &stocks)
+        );
     }
 }
