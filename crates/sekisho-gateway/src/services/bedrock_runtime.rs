@@ -917,6 +917,74 @@ fn through(
     events
 }
 
+/// The stream that answers a blocked input: the guardrail's blocked
+/// messaging as the whole answer, the model never called.
+fn blocked_stream(message: String) -> [crate::backend::ChatEvent; 5] {
+    use crate::backend::ChatEvent;
+    [
+        ChatEvent::MessageStart {
+            role: Role::Assistant,
+        },
+        ChatEvent::ContentDelta {
+            index: 0,
+            text: message,
+        },
+        ChatEvent::ContentStop { index: 0 },
+        ChatEvent::MessageStop {
+            stop_reason: crate::backend::StopReason::GuardrailIntervened,
+        },
+        ChatEvent::Metadata {
+            usage: Default::default(),
+            latency: std::time::Duration::ZERO,
+        },
+    ]
+}
+
+/// The model's text per content block, as it came (before any guard).
+type RawOutput = std::collections::BTreeMap<u32, String>;
+
+/// Runs a model stream through the output guards, hands every released event
+/// to `encode` (with the model's own text so far when `keep_raw`, for a
+/// trace) and sends the frames. Returns the model's text when the stream ran to its end; `None`
+/// when the backend failed (an error frame for `operation` is sent) or the
+/// client went away.
+async fn pump_guarded(
+    mut stream: crate::backend::ChatStream,
+    guards: &mut [OutputGuard<'_>],
+    log: &mut Option<StreamLog>,
+    tx: &tokio::sync::mpsc::Sender<Bytes>,
+    operation: StreamOperation,
+    keep_raw: bool,
+    mut encode: impl FnMut(&crate::backend::ChatEvent, &RawOutput) -> Bytes,
+) -> Option<RawOutput> {
+    let mut raw = RawOutput::new();
+    while let Some(item) = stream.next().await {
+        let event = match item {
+            Ok(event) => event,
+            Err(e) => {
+                let _ = tx
+                    .send(eventstream::encode_backend_error(operation, &e))
+                    .await;
+                return None;
+            }
+        };
+        if keep_raw && let crate::backend::ChatEvent::ContentDelta { index, text } = &event {
+            raw.entry(*index).or_default().push_str(text);
+        }
+        let mut out = Vec::new();
+        for e in through(guards, event) {
+            if let Some(l) = log.as_mut() {
+                l.observe(&e);
+            }
+            out.extend_from_slice(&encode(&e, &raw));
+        }
+        if !out.is_empty() && tx.send(Bytes::from(out)).await.is_err() {
+            return None;
+        }
+    }
+    Some(raw)
+}
+
 /// A Converse call with a guardrail: input checked before the model is
 /// called (blocked → the blocked messaging, the model not called; masked →
 /// the model sees the masked text), output checked after.
@@ -976,23 +1044,7 @@ async fn converse_stream_guarded(
     let request = match request {
         Ok(request) => request,
         Err(message) => {
-            let events = [
-                ChatEvent::MessageStart {
-                    role: Role::Assistant,
-                },
-                ChatEvent::ContentDelta {
-                    index: 0,
-                    text: message,
-                },
-                ChatEvent::ContentStop { index: 0 },
-                ChatEvent::MessageStop {
-                    stop_reason: crate::backend::StopReason::GuardrailIntervened,
-                },
-                ChatEvent::Metadata {
-                    usage: Default::default(),
-                    latency: std::time::Duration::ZERO,
-                },
-            ];
+            let events = blocked_stream(message);
             let mut log = StreamLog::new(gateway, call, model_id);
             let frames: Vec<Result<hyper::body::Frame<Bytes>, std::io::Error>> = events
             .iter()
@@ -1021,7 +1073,7 @@ async fn converse_stream_guarded(
             });
         }
     };
-    let mut stream = backend
+    let stream = backend
         .converse_stream(request)
         .await
         .map_err(|e| backend_error(&e))?;
@@ -1045,54 +1097,35 @@ async fn converse_stream_guarded(
         let mut out_guards: Vec<OutputGuard<'_>> = std::iter::once(named)
             .chain(extra.iter().map(|c| OutputGuard::new(c)))
             .collect();
-        let mut raw: std::collections::BTreeMap<u32, String> = Default::default();
-        while let Some(item) = stream.next().await {
-            let bytes = match item {
-                Ok(event) => {
-                    // The trace assesses the model's own text, kept as it came.
-                    if trace.is_some()
-                        && let ChatEvent::ContentDelta { index, text } = &event
-                    {
-                        raw.entry(*index).or_default().push_str(text);
-                    }
-                    let mut out = Vec::new();
-                    for e in through(&mut out_guards, event) {
-                        if let Some(l) = log.as_mut() {
-                            l.observe(&e);
-                        }
-                        let frame = match (&e, &trace) {
-                            (ChatEvent::Metadata { usage, latency }, Some((id, input))) => {
-                                let output = raw_output_assessment(&compiled, &raw);
-                                eventstream::encode_converse_metadata_with_trace(
-                                    usage,
-                                    *latency,
-                                    &json!({ "guardrail": {
-                                        "inputAssessment": { id.clone(): input },
-                                        "outputAssessments": { id.clone(): [assessment_json(&output)] },
-                                    } }),
-                                )
-                            }
-                            _ => eventstream::encode_converse_event(&e),
-                        };
-                        out.extend_from_slice(&frame);
-                    }
-                    Bytes::from(out)
-                }
-                Err(e) => {
-                    let _ = tx
-                        .send(eventstream::encode_backend_error(
-                            StreamOperation::ConverseStream,
-                            &e,
-                        ))
-                        .await;
-                    return;
-                }
-            };
-            if !bytes.is_empty() && tx.send(bytes).await.is_err() {
-                return;
+        let encode = |e: &ChatEvent, raw: &RawOutput| match (e, &trace) {
+            (ChatEvent::Metadata { usage, latency }, Some((id, input))) => {
+                let output = raw_output_assessment(&compiled, raw);
+                eventstream::encode_converse_metadata_with_trace(
+                    usage,
+                    *latency,
+                    &json!({ "guardrail": {
+                        "inputAssessment": { id.clone(): input },
+                        "outputAssessments": { id.clone(): [assessment_json(&output)] },
+                    } }),
+                )
             }
-        }
-        if let Some(l) = log.take() {
+            _ => eventstream::encode_converse_event(e),
+        };
+        let operation = StreamOperation::ConverseStream;
+        let keep_raw = trace.is_some();
+        if pump_guarded(
+            stream,
+            &mut out_guards,
+            &mut log,
+            &tx,
+            operation,
+            keep_raw,
+            encode,
+        )
+        .await
+        .is_some()
+            && let Some(l) = log.take()
+        {
             l.finish();
         }
     });
@@ -1214,23 +1247,7 @@ async fn invoke_stream_guarded(
         if let Some((id, input)) = &trace {
             encoder.set_trace(json!({ "guardrail": { "input": { id.clone(): input } } }));
         }
-        let events = [
-            ChatEvent::MessageStart {
-                role: Role::Assistant,
-            },
-            ChatEvent::ContentDelta {
-                index: 0,
-                text: message,
-            },
-            ChatEvent::ContentStop { index: 0 },
-            ChatEvent::MessageStop {
-                stop_reason: crate::backend::StopReason::GuardrailIntervened,
-            },
-            ChatEvent::Metadata {
-                usage: Default::default(),
-                latency: std::time::Duration::ZERO,
-            },
-        ];
+        let events = blocked_stream(message);
         let mut out = Vec::new();
         for e in &events {
             if let Some(l) = log.as_mut() {
@@ -1248,7 +1265,7 @@ async fn invoke_stream_guarded(
             body: BodyExt::boxed_unsync(StreamBody::new(futures::stream::iter([frame]))),
         });
     }
-    let mut stream = backend
+    let stream = backend
         .converse_stream(request)
         .await
         .map_err(|e| backend_error(&e))?;
@@ -1262,10 +1279,8 @@ async fn invoke_stream_guarded(
             .chain(extra.iter())
             .map(|c| OutputGuard::new(c))
             .collect();
-        let mut raw: std::collections::BTreeMap<u32, String> = Default::default();
         let mut closed = false;
-        let set_trace = |encoder: &mut NativeStreamEncoder,
-                         raw: &std::collections::BTreeMap<u32, String>| {
+        let set_trace = |encoder: &mut NativeStreamEncoder, raw: &RawOutput| {
             if let Some((id, input)) = &trace {
                 let output = raw_output_assessment(&compiled, raw);
                 encoder.set_trace(json!({ "guardrail": {
@@ -1274,42 +1289,28 @@ async fn invoke_stream_guarded(
                 } }));
             }
         };
-        while let Some(item) = stream.next().await {
-            let bytes = match item {
-                Ok(event) => {
-                    // The trace assesses the model's own text, kept as it came.
-                    if trace.is_some()
-                        && let ChatEvent::ContentDelta { index, text } = &event
-                    {
-                        raw.entry(*index).or_default().push_str(text);
-                    }
-                    let mut out = Vec::new();
-                    for e in through(&mut out_guards, event) {
-                        if let Some(l) = log.as_mut() {
-                            l.observe(&e);
-                        }
-                        if matches!(e, ChatEvent::Metadata { .. }) && !closed {
-                            set_trace(&mut encoder, &raw);
-                            closed = true;
-                        }
-                        out.extend_from_slice(&chunks(&mut encoder.push(&e)));
-                    }
-                    Bytes::from(out)
-                }
-                Err(e) => {
-                    let _ = tx
-                        .send(eventstream::encode_backend_error(
-                            StreamOperation::InvokeModelWithResponseStream,
-                            &e,
-                        ))
-                        .await;
-                    return;
-                }
-            };
-            if !bytes.is_empty() && tx.send(bytes).await.is_err() {
-                return;
+        let encode = |e: &ChatEvent, raw: &RawOutput| {
+            if matches!(e, ChatEvent::Metadata { .. }) && !closed {
+                set_trace(&mut encoder, raw);
+                closed = true;
             }
-        }
+            chunks(&mut encoder.push(e))
+        };
+        let operation = StreamOperation::InvokeModelWithResponseStream;
+        let keep_raw = trace.is_some();
+        let Some(raw) = pump_guarded(
+            stream,
+            &mut out_guards,
+            &mut log,
+            &tx,
+            operation,
+            keep_raw,
+            encode,
+        )
+        .await
+        else {
+            return;
+        };
         if let Some(l) = log.take() {
             l.finish();
         }
