@@ -511,10 +511,14 @@ mod tests {
             state ^= state << 17;
             state
         };
-        for _ in 0..20_000 {
+        for _ in 0..50_000 {
             let len = (next() % 12) as usize;
+            // One code point in four from anywhere in Unicode.
             let text: String = (0..len)
-                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .map(|_| match next() % 4 {
+                    0 => char::from_u32((next() % 0x11_0000) as u32).unwrap_or(' '),
+                    _ => alphabet[(next() % alphabet.len() as u64) as usize],
+                })
                 .collect();
             assert_eq!(normalize(&text), normalize_full(&text), "{text:?}");
         }
