@@ -246,4 +246,40 @@ mod tests {
             fresh("投資助言", &stocks)
         );
     }
+
+    /// Any text, long or short, valid Unicode from anywhere: every score is
+    /// a probability and nothing panics.
+    #[test]
+    fn any_text_scores_a_probability() {
+        let pa = PromptAttackClassifier::new().expect("model");
+        let content = ContentFilterClassifier::new().expect("models");
+        let topic = TopicClassifier::new().expect("topic model");
+        let examples = vec!["どの株を買えばいいですか？".to_owned()];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..300 {
+            let len = if round % 50 == 0 {
+                3_000
+            } else {
+                (next() % 40) as usize
+            };
+            let text: String = (0..len)
+                .map(|_| match next() % 3 {
+                    0 => char::from_u32((next() % 0x11_0000) as u32).unwrap_or('\u{fffd}'),
+                    1 => char::from(b' ' + (next() % 95) as u8),
+                    _ => char::from_u32(0x3041 + (next() % 0x6000) as u32).unwrap_or('あ'),
+                })
+                .collect();
+            let mut scores = vec![pa.score(&text), topic.score("投資助言", &examples, &text)];
+            scores.extend(content.scores(&text).into_iter().map(|(_, s)| s));
+            for s in scores {
+                assert!((0.0..=1.0).contains(&s), "{s} for {text:?}");
+            }
+        }
+    }
 }
