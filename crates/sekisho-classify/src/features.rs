@@ -504,13 +504,7 @@ mod tests {
         let alphabet: Vec<char> = "aZ Σσς'.:-\u{301}\u{308}\u{3099}\u{ff9e}\u{ff9f}ｶﾊかは\t\n\r\x0b\x0c\u{a0}\u{3000}\u{2028}\u{85}\u{200b}\u{ad}\u{feff}ＡＢ１ﬁ㍻①ΑΒİ本。、é"
             .chars()
             .collect();
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::xorshift(0x9e37_79b9_7f4a_7c15);
         for _ in 0..50_000 {
             let len = (next() % 12) as usize;
             // One code point in four from anywhere in Unicode.

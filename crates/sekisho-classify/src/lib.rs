@@ -211,6 +211,17 @@ pub fn embedded() -> Classifiers {
     }
 }
 
+/// A small deterministic generator for randomized tests (xorshift64).
+#[cfg(test)]
+pub(crate) fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,13 +266,7 @@ mod tests {
         let content = ContentFilterClassifier::new().expect("models");
         let topic = TopicClassifier::new().expect("topic model");
         let examples = vec!["どの株を買えばいいですか？".to_owned()];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         for round in 0..300 {
             let len = if round % 50 == 0 {
                 3_000

@@ -943,27 +943,36 @@ fn blocked_stream(message: String) -> [crate::backend::ChatEvent; 5] {
 /// The model's text per content block, as it came (before any guard).
 type RawOutput = std::collections::BTreeMap<u32, String>;
 
+/// Where a guarded stream's frames go: the response channel, the operation
+/// (for the error frame's shape) and the invocation log.
+struct StreamOut<'a> {
+    tx: &'a tokio::sync::mpsc::Sender<Bytes>,
+    operation: StreamOperation,
+    log: Option<StreamLog>,
+}
+
 /// Runs a model stream through the output guards, hands every released event
 /// to `encode` (with the model's own text so far when `keep_raw`, for a
-/// trace) and sends the frames. Returns the model's text when the stream ran to its end; `None`
-/// when the backend failed (an error frame for `operation` is sent) or the
-/// client went away.
+/// trace) and sends the frames. When the stream runs to its end, the
+/// invocation log is finished and the model's text returned; `None` when the
+/// backend failed (an error frame for `operation` is sent) or the client
+/// went away.
 async fn pump_guarded(
     mut stream: crate::backend::ChatStream,
     guards: &mut [OutputGuard<'_>],
-    log: &mut Option<StreamLog>,
-    tx: &tokio::sync::mpsc::Sender<Bytes>,
-    operation: StreamOperation,
+    out: StreamOut<'_>,
     keep_raw: bool,
     mut encode: impl FnMut(&crate::backend::ChatEvent, &RawOutput) -> Bytes,
 ) -> Option<RawOutput> {
     let mut raw = RawOutput::new();
+    let mut log = out.log;
     while let Some(item) = stream.next().await {
         let event = match item {
             Ok(event) => event,
             Err(e) => {
-                let _ = tx
-                    .send(eventstream::encode_backend_error(operation, &e))
+                let _ = out
+                    .tx
+                    .send(eventstream::encode_backend_error(out.operation, &e))
                     .await;
                 return None;
             }
@@ -971,16 +980,19 @@ async fn pump_guarded(
         if keep_raw && let crate::backend::ChatEvent::ContentDelta { index, text } = &event {
             raw.entry(*index).or_default().push_str(text);
         }
-        let mut out = Vec::new();
+        let mut frames = Vec::new();
         for e in through(guards, event) {
             if let Some(l) = log.as_mut() {
                 l.observe(&e);
             }
-            out.extend_from_slice(&encode(&e, &raw));
+            frames.extend_from_slice(&encode(&e, &raw));
         }
-        if !out.is_empty() && tx.send(Bytes::from(out)).await.is_err() {
+        if !frames.is_empty() && out.tx.send(Bytes::from(frames)).await.is_err() {
             return None;
         }
+    }
+    if let Some(l) = log {
+        l.finish();
     }
     Some(raw)
 }
@@ -1077,7 +1089,7 @@ async fn converse_stream_guarded(
         .converse_stream(request)
         .await
         .map_err(|e| backend_error(&e))?;
-    let mut log = StreamLog::new(gateway, call, model_id);
+    let log = StreamLog::new(gateway, call, model_id);
     let compiled = guard.compiled.clone();
     let extra: Vec<Arc<sekisho_guard::CompiledGuardrail>> =
         guard.extra.iter().map(|(c, _)| c.clone()).collect();
@@ -1111,23 +1123,12 @@ async fn converse_stream_guarded(
             }
             _ => eventstream::encode_converse_event(e),
         };
-        let operation = StreamOperation::ConverseStream;
-        let keep_raw = trace.is_some();
-        if pump_guarded(
-            stream,
-            &mut out_guards,
-            &mut log,
-            &tx,
-            operation,
-            keep_raw,
-            encode,
-        )
-        .await
-        .is_some()
-            && let Some(l) = log.take()
-        {
-            l.finish();
-        }
+        let out = StreamOut {
+            tx: &tx,
+            operation: StreamOperation::ConverseStream,
+            log,
+        };
+        pump_guarded(stream, &mut out_guards, out, trace.is_some(), encode).await;
     });
     let frames = futures::stream::poll_fn(move |cx| {
         rx.poll_recv(cx)
@@ -1296,24 +1297,15 @@ async fn invoke_stream_guarded(
             }
             chunks(&mut encoder.push(e))
         };
-        let operation = StreamOperation::InvokeModelWithResponseStream;
+        let out = StreamOut {
+            tx: &tx,
+            operation: StreamOperation::InvokeModelWithResponseStream,
+            log,
+        };
         let keep_raw = trace.is_some();
-        let Some(raw) = pump_guarded(
-            stream,
-            &mut out_guards,
-            &mut log,
-            &tx,
-            operation,
-            keep_raw,
-            encode,
-        )
-        .await
-        else {
+        let Some(raw) = pump_guarded(stream, &mut out_guards, out, keep_raw, encode).await else {
             return;
         };
-        if let Some(l) = log.take() {
-            l.finish();
-        }
         if !closed {
             set_trace(&mut encoder, &raw);
         }
