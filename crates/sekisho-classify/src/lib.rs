@@ -54,15 +54,7 @@ pub fn topic_model() -> Option<&'static TopicModel> {
 
 /// Maps a probability to a confidence with the model's thresholds.
 pub fn confidence(score: f64, t: &Thresholds) -> FilterStrength {
-    if score >= t.high {
-        FilterStrength::High
-    } else if score >= t.medium {
-        FilterStrength::Medium
-    } else if score >= t.low {
-        FilterStrength::Low
-    } else {
-        FilterStrength::None
-    }
+    t.confidence(score)
 }
 
 /// `PROMPT_ATTACK` content filter.

@@ -38,12 +38,7 @@ pub const MAX_WINDOW: usize = 1 << 16;
 const UNITS: f64 = 16_777_216.0;
 
 /// Confidence thresholds on the model's probability.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Thresholds {
-    pub low: f64,
-    pub medium: f64,
-    pub high: f64,
-}
+pub type Thresholds = sekisho_guard::classify::ConfidenceThresholds;
 
 /// A hashed-n-gram logistic regression.
 #[derive(Clone)]

@@ -96,15 +96,8 @@ impl Default for ScoreThresholds {
 
 impl ScoreThresholds {
     fn confidence(&self, score: f64) -> FilterStrength {
-        if score >= self.high {
-            FilterStrength::High
-        } else if score >= self.medium {
-            FilterStrength::Medium
-        } else if score >= self.low {
-            FilterStrength::Low
-        } else {
-            FilterStrength::None
-        }
+        let &ScoreThresholds { low, medium, high } = self;
+        sekisho_guard::classify::ConfidenceThresholds { low, medium, high }.confidence(score)
     }
 }
 

@@ -3,83 +3,12 @@
 //! custom regexes, with a few entities sprinkled in. Criterion reports the
 //! throughput in MiB/s on one core.
 
+mod common;
+
+use common::guardrail;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sekisho_guard::config::*;
 use sekisho_guard::{CompiledGuardrail, ContentBlock, EntityType, GuardrailConfig, Source};
-
-fn guardrail() -> CompiledGuardrail {
-    let pii = EntityType::ALL
-        .iter()
-        .map(|t| PiiEntityConfig {
-            entity_type: t.as_str().into(),
-            action: SensitiveAction::Anonymize,
-            input_action: None,
-            output_action: None,
-            input_enabled: None,
-            output_enabled: None,
-        })
-        .collect();
-    let patterns = [
-        r"EMP-\d{6}",
-        r"PRJ-[A-Z]{3}-\d{4}",
-        r"社員番号\s*[0-9]{6}",
-        r"(?i)confidential",
-        r"ORD[0-9]{10}",
-        r"[A-Z]{3}-[0-9]{3}-[A-Z]{2}",
-        r"案件コード[A-Z0-9]{8}",
-        r"sk-[A-Za-z0-9]{32}",
-        r"ghp_[A-Za-z0-9]{36}",
-        r"内線[0-9]{4}",
-    ];
-    let regexes = patterns
-        .iter()
-        .enumerate()
-        .map(|(i, p)| RegexConfig {
-            name: format!("r{i}"),
-            description: None,
-            pattern: (*p).into(),
-            action: SensitiveAction::Anonymize,
-            input_action: None,
-            output_action: None,
-            input_enabled: None,
-            output_enabled: None,
-        })
-        .collect();
-    let words = (0..100)
-        .map(|i| WordConfig {
-            text: if i % 2 == 0 {
-                format!("codename{i}")
-            } else {
-                format!("極秘案件{i}")
-            },
-            input_action: Some(BlockAction::None),
-            output_action: None,
-            input_enabled: None,
-            output_enabled: None,
-        })
-        .collect();
-    let config = GuardrailConfig {
-        name: "bench".into(),
-        blocked_input_messaging: "blocked".into(),
-        blocked_outputs_messaging: "blocked".into(),
-        sensitive_information_policy_config: Some(SensitiveInformationPolicyConfig {
-            pii_entities_config: Some(pii),
-            regexes_config: Some(regexes),
-        }),
-        word_policy_config: Some(WordPolicyConfig {
-            words_config: Some(words),
-            managed_word_lists_config: Some(vec![ManagedWordsConfig {
-                list_type: ManagedWordsType::Profanity,
-                input_action: Some(BlockAction::None),
-                output_action: None,
-                input_enabled: None,
-                output_enabled: None,
-            }]),
-        }),
-        ..Default::default()
-    };
-    CompiledGuardrail::compile(&config).expect("bench guardrail compiles")
-}
 
 /// ~1 MB: alternating Japanese and English paragraphs, an entity every ~20 KB.
 pub fn corpus() -> String {
@@ -166,20 +95,13 @@ fn bench_with_classifiers(c: &mut Criterion) {
         ContentFilterType::Misconduct,
         ContentFilterType::PromptAttack,
     ]
-    .map(|t| ContentFilterConfig {
-        filter_type: t,
-        input_strength: FilterStrength::High,
-        output_strength: if t == ContentFilterType::PromptAttack {
+    .map(|t| {
+        let output = if t == ContentFilterType::PromptAttack {
             FilterStrength::None
         } else {
             FilterStrength::High
-        },
-        input_modalities: None,
-        output_modalities: None,
-        input_action: None,
-        output_action: None,
-        input_enabled: None,
-        output_enabled: None,
+        };
+        ContentFilterConfig::new(t, FilterStrength::High, output)
     });
     config.content_policy_config = Some(ContentPolicyConfig {
         filters_config: filters.to_vec(),

@@ -17,11 +17,14 @@
 //! on-CPU time (`/proc/thread-self/schedstat`, where there is one).
 //! `scripts/bench-presidio.py` cuts its text the same way.
 
+#[path = "../benches/common/mod.rs"]
+mod common;
+
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use sekisho_guard::{
-    CompiledGuardrail, ContentBlock, EntityType, FindingKind, GuardrailConfig, OutputScope, Source,
+    CompiledGuardrail, ContentBlock, EntityType, FindingKind, OutputScope, Source,
 };
 use serde_json::{Value, json};
 
@@ -29,52 +32,6 @@ use serde_json::{Value, json};
 const SAMPLE: f64 = 0.25;
 
 const USAGE: &str = "usage: scan-file FILE [--block-size BYTES] [--iterations N] [--min-seconds S]";
-
-fn guardrail() -> CompiledGuardrail {
-    let pii: Vec<Value> = EntityType::ALL
-        .iter()
-        .map(|t| json!({"type": t.as_str(), "action": "ANONYMIZE"}))
-        .collect();
-    let patterns = [
-        r"EMP-\d{6}",
-        r"PRJ-[A-Z]{3}-\d{4}",
-        r"社員番号\s*[0-9]{6}",
-        r"(?i)confidential",
-        r"ORD[0-9]{10}",
-        r"[A-Z]{3}-[0-9]{3}-[A-Z]{2}",
-        r"案件コード[A-Z0-9]{8}",
-        r"sk-[A-Za-z0-9]{32}",
-        r"ghp_[A-Za-z0-9]{36}",
-        r"内線[0-9]{4}",
-    ];
-    let regexes: Vec<Value> = patterns
-        .iter()
-        .enumerate()
-        .map(|(i, p)| json!({"name": format!("r{i}"), "pattern": p, "action": "ANONYMIZE"}))
-        .collect();
-    let words: Vec<Value> = (0..100)
-        .map(|i| {
-            let text = if i % 2 == 0 {
-                format!("codename{i}")
-            } else {
-                format!("極秘案件{i}")
-            };
-            json!({"text": text, "inputAction": "NONE"})
-        })
-        .collect();
-    let config: GuardrailConfig = serde_json::from_value(json!({
-        "name": "scan-file",
-        "blockedInputMessaging": "blocked",
-        "blockedOutputsMessaging": "blocked",
-        "sensitiveInformationPolicyConfig": {"piiEntitiesConfig": pii, "regexesConfig": regexes},
-        "wordPolicyConfig": {
-            "wordsConfig": words,
-            "managedWordListsConfig": [{"type": "PROFANITY", "inputAction": "NONE"}]
-        }
-    }))
-    .expect("guardrail JSON");
-    CompiledGuardrail::compile(&config).expect("guardrail compiles")
-}
 
 /// Blocks of at most `max` bytes, cut after the last `\n` that fits, else at
 /// the last character boundary (a block is never empty).
@@ -215,7 +172,7 @@ fn main() {
         std::process::exit(2);
     };
     let text = std::fs::read_to_string(&file).expect("a readable UTF-8 file");
-    let g = guardrail();
+    let g = common::guardrail();
     let cut: Vec<ContentBlock> = blocks(&text, block_size)
         .into_iter()
         .map(ContentBlock::text)

@@ -101,6 +101,30 @@ impl fmt::Display for UnavailableFilter {
     }
 }
 
+/// The probabilities at which a classifier's score becomes LOW, MEDIUM and
+/// HIGH confidence (each at or above its threshold).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConfidenceThresholds {
+    pub low: f64,
+    pub medium: f64,
+    pub high: f64,
+}
+
+impl ConfidenceThresholds {
+    /// The confidence of a score: the highest level whose threshold it reaches.
+    pub fn confidence(&self, score: f64) -> FilterStrength {
+        if score >= self.high {
+            FilterStrength::High
+        } else if score >= self.medium {
+            FilterStrength::Medium
+        } else if score >= self.low {
+            FilterStrength::Low
+        } else {
+            FilterStrength::None
+        }
+    }
+}
+
 /// Does a confidence trip a filter of this strength? HIGH strength blocks
 /// LOW, MEDIUM and HIGH confidence; MEDIUM blocks MEDIUM and HIGH; LOW only HIGH.
 pub fn trips(strength: FilterStrength, confidence: FilterStrength) -> bool {

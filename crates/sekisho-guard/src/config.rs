@@ -133,6 +133,28 @@ pub struct ContentFilterConfig {
     pub output_enabled: Option<bool>,
 }
 
+impl ContentFilterConfig {
+    /// A filter with these strengths, text only, the default actions, and
+    /// both directions enabled.
+    pub fn new(
+        filter_type: ContentFilterType,
+        input_strength: FilterStrength,
+        output_strength: FilterStrength,
+    ) -> Self {
+        Self {
+            filter_type,
+            input_strength,
+            output_strength,
+            input_modalities: None,
+            output_modalities: None,
+            input_action: None,
+            output_action: None,
+            input_enabled: None,
+            output_enabled: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ContentFilterType {

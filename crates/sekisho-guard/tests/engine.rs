@@ -441,17 +441,11 @@ fn config_errors_name_the_field() {
 fn classifier_filters_are_unavailable_and_fail_closed() {
     let c = GuardrailConfig {
         content_policy_config: Some(ContentPolicyConfig {
-            filters_config: vec![ContentFilterConfig {
-                filter_type: ContentFilterType::PromptAttack,
-                input_strength: FilterStrength::High,
-                output_strength: FilterStrength::None,
-                input_modalities: None,
-                output_modalities: None,
-                input_action: None,
-                output_action: None,
-                input_enabled: None,
-                output_enabled: None,
-            }],
+            filters_config: vec![ContentFilterConfig::new(
+                ContentFilterType::PromptAttack,
+                FilterStrength::High,
+                FilterStrength::None,
+            )],
             tier_config: None,
         }),
         ..base()
@@ -722,17 +716,7 @@ impl sekisho_guard::Classifier for CountingClassifier {
 
 #[test]
 fn a_classifier_is_asked_once_for_all_its_filters() {
-    let filter = |t, input| ContentFilterConfig {
-        filter_type: t,
-        input_strength: input,
-        output_strength: FilterStrength::High,
-        input_modalities: None,
-        output_modalities: None,
-        input_action: None,
-        output_action: None,
-        input_enabled: None,
-        output_enabled: None,
-    };
+    let filter = |t, input| ContentFilterConfig::new(t, input, FilterStrength::High);
     let c = GuardrailConfig {
         content_policy_config: Some(ContentPolicyConfig {
             filters_config: vec![
